@@ -1,0 +1,721 @@
+"""Article extraction: HTML -> Extracted | Rejected.
+
+The only module of Marsad that imports trafilatura. Pure functions: no Scrapy, no database, no
+network, no clock except to refuse dates in the future. trafilatura finds the body; this module
+adds what a news monitor needs on top: clean titles and bylines, a publication date that is never
+the crawl time (page > feed > sitemap > None), the page language, the canonical URL, and the
+rejection of pages that are not articles (listings, tag/author archives, near-empty pages).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from dateutil import parser as dateparser
+from lxml import html as lxml_html
+from trafilatura import bare_extraction
+from trafilatura.settings import Extractor
+from trafilatura.utils import load_html
+
+from crawler.encoding import decode_html
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Extracted", "PageHints", "Rejected", "extract", "extract_bytes"]
+
+
+@dataclass(frozen=True)
+class PageHints:
+    feed_date: datetime | None = None
+    sitemap_date: datetime | None = None
+    feed_title: str | None = None
+    source_lang: str | None = None
+
+
+@dataclass(frozen=True)
+class Extracted:
+    url: str | None
+    title: str
+    text: str
+    author: str | None
+    published: datetime | None
+    date_source: str | None
+    language: str | None
+    description: str | None
+    image: str | None
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str  # "not_html" | "listing" | "tag_page" | "too_short" | "no_content"
+    detail: str
+
+
+# --------------------------------------------------------------------------------------------
+# tuning knobs (measured on the extraction dev set with bench/extraction_eval.py)
+
+_FAVOR = "balanced"  # "precision" | "recall" | "balanced"
+_INCLUDE_TABLES = True
+_DEDUP = False
+_EXTENSIVE_DATES = False  # htmldate's guesses from free text: only as a last, guarded resort
+_LISTING_MIN_LINKS = 12  # article-like links on the page before a listing is considered
+_LISTING_LINK_SHARE = 0.5  # share of body characters that are headlines linked elsewhere
+
+# --------------------------------------------------------------------------------------------
+# not-html
+
+_MARKUP = re.compile(
+    r"<\s*(?:!doctype\s+html|html|head|body|meta|title|div|p|article|section|main|span|a|br|h[1-6])"
+    r"[\s>/]",
+    re.I,
+)
+
+
+def _looks_like_html(html: str) -> bool:
+    head = html[:4096].lstrip("\ufeff \t\r\n")
+    if not head:
+        return False
+    if head.startswith(("{", "[", "%PDF", "GIF8", "\x89PNG")):
+        return False
+    if head.startswith("<?xml") and any(t in head for t in ("<rss", "<feed", "<urlset", "<sitem")):
+        return False
+    return bool(_MARKUP.search(html[:65536]))
+
+
+# --------------------------------------------------------------------------------------------
+# page signals read from the tree (before trafilatura prunes a copy of it)
+
+_ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "backgroundnewsarticle",
+        "reviewnewsarticle",
+        "blogposting",
+        "socialmediaposting",
+        "liveblogposting",
+        "scholarlyarticle",
+        "report",
+        "techarticle",
+    }
+)
+_ARCHIVE_TYPES = frozenset({"collectionpage", "profilepage", "searchresultspage", "itemlist"})
+
+
+@dataclass
+class _Signals:
+    canonical: str | None = None
+    og_url: str | None = None
+    html_lang: str | None = None
+    og_type: str | None = None
+    og_title: str | None = None
+    site_name: str | None = None
+    h1: str | None = None
+    meta_dates: list[str] | None = None
+    ld_dates: list[str] | None = None
+    ld_types: set[str] | None = None
+    ld_authors: list[str] | None = None
+    ld_lang: str | None = None
+
+
+_PUBLISHED_META = (
+    "article:published_time",
+    "og:published_time",
+    "og:article:published_time",
+    "article:published",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "published_time",
+    "published-date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dcterms.created",
+    "dc.date.created",
+    "sailthru.date",
+    "parsely-pub-date",
+    "article.published",
+    "date",
+    "dc.date",
+)
+_PUBLISHED_RANK = {name: i for i, name in enumerate(_PUBLISHED_META)}
+
+
+def _iter_ld(obj: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(obj, list):
+        for item in obj:
+            yield from _iter_ld(item)
+    elif isinstance(obj, dict):
+        yield obj
+        for key in ("@graph", "mainEntity", "itemListElement"):
+            if key in obj:
+                yield from _iter_ld(obj[key])
+
+
+def _ld_type_names(node: dict[str, Any]) -> set[str]:
+    value = node.get("@type")
+    values = value if isinstance(value, list) else [value]
+    return {str(v).lower().rsplit("/", 1)[-1] for v in values if v}
+
+
+def _person_names(value: Any) -> list[str]:
+    out: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("name"), str):
+            kinds = _ld_type_names(item)
+            if "organization" not in kinds and "newsmediaorganization" not in kinds:
+                out.append(item["name"])
+    return [o.strip() for o in out if o and o.strip()]
+
+
+def _read_signals(tree: lxml_html.HtmlElement) -> _Signals:
+    sig = _Signals(meta_dates=[], ld_dates=[], ld_types=set(), ld_authors=[])
+    root = tree.getroottree().getroot()
+    lang = root.get("lang") or root.get("xml:lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    sig.html_lang = lang
+    dated: list[tuple[int, str]] = []
+    for meta in tree.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        content = (meta.get("content") or "").strip()
+        if not key or not content:
+            equiv = (meta.get("http-equiv") or "").lower()
+            if equiv == "content-language" and content and not sig.html_lang:
+                sig.html_lang = content
+            continue
+        if key == "og:type":
+            sig.og_type = content.lower()
+        elif key == "og:url":
+            sig.og_url = content
+        elif key == "og:title":
+            sig.og_title = content
+        elif key in ("og:site_name", "application-name") and not sig.site_name:
+            sig.site_name = content
+        elif key in ("og:locale", "language", "content-language", "dc.language") and not lang:
+            sig.html_lang = sig.html_lang or content
+        if key in _PUBLISHED_RANK:
+            dated.append((_PUBLISHED_RANK[key], content))
+    for el in tree.iterfind(".//*[@itemprop='datePublished']"):
+        value = el.get("content") or el.get("datetime")
+        if value:
+            dated.append((len(_PUBLISHED_META), value.strip()))
+    sig.meta_dates = [v for _, v in sorted(dated, key=lambda t: t[0])]
+    for link in tree.iterfind(".//link[@rel]"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            sig.canonical = link.get("href", "").strip()
+            break
+    h1 = tree.find(".//h1")
+    if h1 is not None:
+        sig.h1 = " ".join(h1.text_content().split()) or None
+    for script in tree.iterfind(".//script[@type]"):
+        if "ld+json" not in (script.get("type") or "").lower():
+            continue
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            try:
+                data = json.loads(re.sub(r"[\x00-\x1f]", " ", raw))
+            except ValueError:
+                continue
+        for node in _iter_ld(data):
+            kinds = _ld_type_names(node)
+            sig.ld_types.update(kinds)
+            if kinds & _ARTICLE_TYPES:
+                if isinstance(node.get("datePublished"), str):
+                    sig.ld_dates.append(node["datePublished"].strip())
+                sig.ld_authors.extend(_person_names(node.get("author")))
+                if isinstance(node.get("inLanguage"), str) and not sig.ld_lang:
+                    sig.ld_lang = node["inLanguage"]
+    return sig
+
+
+def _is_article_page(sig: _Signals) -> bool:
+    return bool(
+        (sig.ld_types and sig.ld_types & _ARTICLE_TYPES)
+        or (sig.og_type or "").startswith("article")
+        or sig.meta_dates
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# dates
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    value = value.strip()
+    if not re.search(r"\d{4}", value):
+        return None
+    try:
+        parsed = dateparser.isoparse(value)
+    except (ValueError, OverflowError):
+        try:
+            parsed = dateparser.parse(value, fuzzy=False)
+        except (ValueError, OverflowError, TypeError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parsed.astimezone(UTC)
+    if parsed.year < 1995 or parsed > _now() + timedelta(days=1):
+        return None
+    return parsed
+
+
+def _to_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _page_date(sig: _Signals, htmldate_day: str | None) -> datetime | None:
+    """Publication time from the page: explicit metadata (with time) agreeing with htmldate."""
+    explicit = [d for d in map(_parse_date, (sig.ld_dates or []) + (sig.meta_dates or [])) if d]
+    found = _parse_date(htmldate_day) if htmldate_day else None
+    if explicit:
+        best = explicit[0]
+        if found is None or abs((best.date() - found.date()).days) <= 1:
+            return best
+        # htmldate read the same markup but disagreed: prefer the explicit article date
+        # when it is a full timestamp, htmldate's day otherwise
+        return best if "T" in ((sig.ld_dates or []) + (sig.meta_dates or []))[0] else found
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# titles and authors
+
+_TITLE_SEPARATORS = re.compile(r"\s+(?:[|\-–—:·•»«/]|::)\s+")
+
+
+def _site_tokens(sig: _Signals, sitename: str | None, url: str | None) -> set[str]:
+    names = {n for n in (sig.site_name, sitename) if n}
+    host = urlsplit(url).hostname if url else None
+    if host:
+        parts = [p for p in host.split(".") if p not in {"www", "m", "amp", "com", "net", "org"}]
+        names.update(parts[:-1] or parts)
+    return {_fold(n) for n in names if _fold(n)}
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def clean_title(title: str | None, site: set[str], h1: str | None = None) -> str:
+    if not title:
+        return (h1 or "").strip()
+    title = " ".join(title.split())
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) > 1:
+        # drop leading/trailing segments naming the site
+        while len(parts) > 1 and _is_site(parts[-1], site):
+            parts.pop()
+        while len(parts) > 1 and _is_site(parts[0], site):
+            parts.pop(0)
+        if len(parts) < len(_TITLE_SEPARATORS.split(title)):
+            # rebuild with the original separators for the kept span
+            kept = _rejoin(title, parts)
+            title = kept or title
+    if h1 and len(h1) >= 10 and title.startswith(h1) and len(title) - len(h1) < 40:
+        title = h1
+    return title.strip(" -|–—:")
+
+
+def _rejoin(title: str, parts: list[str]) -> str:
+    start = title.find(parts[0])
+    end = title.rfind(parts[-1]) + len(parts[-1])
+    return title[start:end] if start >= 0 and end > start else ""
+
+
+def _is_site(segment: str, site: set[str]) -> bool:
+    folded = _fold(segment)
+    if not folded:
+        return True
+    if folded in site:
+        return True
+    return any(len(s) >= 4 and (folded.startswith(s) or s.startswith(folded)) for s in site if s)
+
+
+_BYLINE_PREFIX = re.compile(
+    r"^\s*(?:بقلم|كتبه|كتبت|كتب|إعداد|اعداد|إعداد وتقديم|حرره|حرر|تحرير|تقرير|متابعة|"
+    r"par|by|de|von|written by|auteur|author|reportage de|propos recueillis par)\s*[:：\-–]?\s+",
+    re.I,
+)
+_EMAIL = re.compile(r"\S+@\S+\.\S+")
+_DATEISH = re.compile(
+    r"(?:\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b|"
+    r"(?:le|on|published|publié|updated|mis à jour)\b.*$|"
+    r"(?:يناير|فبراير|مارس|أبريل|ابريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|"
+    r"نوفمبر|ديسمبر|الأحد|الاثنين|الإثنين|الثلاثاء|الأربعاء|الخميس|الجمعة|السبت)).*$",
+    re.I,
+)
+
+
+def clean_author(author: str | None) -> str | None:
+    if not author:
+        return None
+    names: list[str] = []
+    for part in re.split(r"\s*[;|\n]\s*", author):
+        part = _EMAIL.sub(" ", part)
+        part = _DATEISH.sub(" ", part)
+        part = " ".join(part.split()).strip(" ,:-–—|/")
+        for _ in range(2):
+            part = _BYLINE_PREFIX.sub("", part).strip(" ,:-–—|/")
+        if part.lower() in {"", "admin", "administrator", "redaction", "rédaction", "unknown"}:
+            continue
+        if len(part) > 80 or part.startswith(("http", "www.")):
+            continue
+        if part not in names:
+            names.append(part)
+    return "; ".join(names) or None
+
+
+# --------------------------------------------------------------------------------------------
+# body post-cleaning
+
+_BOILERPLATE_LINE = re.compile(
+    r"^\s*(?:"
+    r"اقرأ أيضا|اقرأ أيضاً|إقرأ أيضا|إقرأ أيضاً|اقرأ ايضا|اقرا ايضا|اقرأ المزيد|إقرأ المزيد|"
+    r"شارك|شارك المقال|شارك الخبر|تابعونا|تابعوا|تابعنا|للمزيد|المزيد من الأخبار|مواضيع ذات صلة|"
+    r"أخبار ذات صلة|اخبار ذات صلة|ذات صلة|"
+    r"lire aussi|à lire aussi|a lire aussi|lire également|à lire également|voir aussi|"
+    r"partager|partagez|abonnez-vous|suivez-nous|"
+    r"read more|read also|related|share this|share on|follow us|sign up|subscribe"
+    r")\b.{0,120}$",
+    re.I,
+)
+_SHARE_ONLY = re.compile(
+    r"^\s*(?:facebook|twitter|x|whatsapp|linkedin|telegram|email|e-mail|print|imprimer|"
+    r"فيسبوك|تويتر|واتساب|طباعة|[\W_]*)\s*$",
+    re.I,
+)
+
+
+def _clean_body(text: str) -> str:
+    lines = [" ".join(line.split()) for line in text.replace("\r", "").split("\n")]
+    kept: list[str] = []
+    for line in lines:
+        if not line:
+            continue
+        if len(line) < 200 and _BOILERPLATE_LINE.match(line):
+            continue
+        if _SHARE_ONLY.match(line):
+            continue
+        kept.append(line)
+    return "\n\n".join(kept)
+
+
+# --------------------------------------------------------------------------------------------
+# listings and archives
+
+_ARCHIVE_SEGMENTS = frozenset(
+    {
+        "tag",
+        "tags",
+        "category",
+        "categories",
+        "categorie",
+        "catégorie",
+        "author",
+        "authors",
+        "auteur",
+        "auteurs",
+        "writer",
+        "writers",
+        "journalist",
+        "journaliste",
+        "topic",
+        "topics",
+        "keyword",
+        "keywords",
+        "mot-cle",
+        "mots-cles",
+        "label",
+        "search",
+        "recherche",
+        "وسم",
+        "الوسم",
+        "وسوم",
+        "كتاب",
+        "الكتاب",
+        "كاتب",
+        "تصنيف",
+    }
+)
+_ARCHIVE_QUERY = re.compile(r"(?:^|&)(?:tag|cat|category|author|s|q|search)=", re.I)
+
+
+def _archive_cue(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    segments = [unquote(s).lower() for s in parts.path.split("/") if s]
+    for seg in segments[:-1] if len(segments) > 1 else segments:
+        if seg in _ARCHIVE_SEGMENTS:
+            return seg
+    if segments and segments[-1] in _ARCHIVE_SEGMENTS:
+        return segments[-1]
+    if parts.query and _ARCHIVE_QUERY.search(parts.query):
+        return parts.query
+    return None
+
+
+_SLUGGY = re.compile(r"(?:[^/]*[-_][^/]*[-_][^/]*[-_]|\d{4,})")
+
+
+def _link_stats(tree: lxml_html.HtmlElement, url: str | None) -> tuple[int, set[str]]:
+    """(number of article-like links, folded texts of those links)."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    count = 0
+    texts: set[str] = set()
+    for a in tree.iter("a"):
+        href = a.get("href") or ""
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            continue
+        text = " ".join(a.text_content().split())
+        if len(text) < 15 or len(text.split()) < 3:
+            continue
+        target = urlsplit(urljoin(url or "", href))
+        if host and target.hostname and not target.hostname.endswith(host.removeprefix("www.")):
+            continue
+        if not _SLUGGY.search(unquote(target.path)):
+            continue
+        count += 1
+        texts.add(_fold(text))
+    return count, texts
+
+
+def _linked_share(text: str, link_texts: set[str]) -> float:
+    if not text or not link_texts:
+        return 0.0
+    total = linked = 0
+    for para in text.split("\n\n"):
+        n = len(para)
+        total += n
+        folded = _fold(para)
+        if folded and (folded in link_texts or any(folded in t for t in link_texts if len(t) > 10)):
+            linked += n
+    return linked / total if total else 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# language
+
+_SENSIBLE_LANGS = (
+    "ar", "fr", "en", "es", "de", "it", "pt", "nl", "tr", "fa", "ur", "he", "ru", "zh", "ja",
+    "ko", "id", "sw", "pl", "sv", "da", "no", "fi", "cs", "ro", "el", "hi", "bn", "uk", "ca",
+)  # fmt: skip
+_ARABIC_CHAR = re.compile(r"[\u0600-\u06ff]")
+_LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+    ident.set_languages(list(_SENSIBLE_LANGS))
+    return ident
+
+
+def _lang_code(value: str | None) -> str | None:
+    if not value:
+        return None
+    code = re.split(r"[-_]", value.strip().lower())[0]
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
+
+
+def _language(declared: str | None, text: str, hint: str | None) -> str | None:
+    sample = text[:3000]
+    arabic = len(_ARABIC_CHAR.findall(sample))
+    latin = len(_LATIN_CHAR.findall(sample))
+    if declared:
+        # templates keep lang="en" on Arabic pages and vice versa: check the script
+        if declared in {"ar", "fa", "ur"} and (arabic or not latin):
+            return declared
+        if declared not in {"ar", "fa", "ur"} and (arabic < latin or arabic < 20):
+            return declared
+    if len(sample.strip()) < 40:
+        return declared or hint
+    if arabic > latin:
+        return "ar" if not declared or declared not in {"fa", "ur"} else declared
+    try:
+        lang, prob = _identifier().classify(sample)
+    except Exception:  # langid is best effort
+        logger.debug("language identification failed", exc_info=True)
+        return declared or hint
+    if prob < 0.5 and hint:
+        return hint
+    return str(lang)
+
+
+# --------------------------------------------------------------------------------------------
+# main entry points
+
+
+def _extractor(url: str | None) -> Extractor:
+    date_params = {
+        "original_date": True,
+        "extensive_search": _EXTENSIVE_DATES,
+        "max_date": (_now() + timedelta(days=1)).strftime("%Y-%m-%d"),
+    }
+    return Extractor(
+        output_format="txt",
+        precision=_FAVOR == "precision",
+        recall=_FAVOR == "recall",
+        comments=False,
+        tables=_INCLUDE_TABLES,
+        dedup=_DEDUP,
+        url=url,
+        with_metadata=True,
+        date_params=date_params,
+    )
+
+
+def _resolve_url(sig: _Signals, url: str | None) -> str | None:
+    for candidate in (sig.canonical, sig.og_url):
+        if not candidate:
+            continue
+        resolved = urljoin(url or "", candidate.strip())
+        parts = urlsplit(resolved)
+        if parts.scheme in {"http", "https"} and parts.hostname:
+            return resolved
+    return url
+
+
+def extract(
+    html: str, url: str | None = None, hints: PageHints | None = None, min_chars: int = 200
+) -> Extracted | Rejected:
+    """Extract one article from decoded HTML, or say why the page is not one."""
+    result, rejected = _extract(html, url, hints, min_chars)
+    if rejected is not None:
+        return rejected
+    assert result is not None
+    return result
+
+
+def _extract(
+    html: str, url: str | None, hints: PageHints | None, min_chars: int
+) -> tuple[Extracted | None, Rejected | None]:
+    """Both what would be extracted and the rejection, if any (the benchmark reports both)."""
+    hints = hints or PageHints()
+    if not isinstance(html, str) or not _looks_like_html(html):
+        return None, Rejected("not_html", "no HTML markup found")
+    try:
+        tree = load_html(html)
+    except Exception as err:  # lxml can fail on exotic input
+        return None, Rejected("not_html", f"unparseable: {err}")
+    if tree is None:
+        return None, Rejected("not_html", "unparseable HTML")
+    sig = _read_signals(tree)
+    page_url = _resolve_url(sig, url)
+    article = _is_article_page(sig)
+
+    try:
+        doc = bare_extraction(tree, options=_extractor(page_url or url))
+    except Exception as err:  # trafilatura bugs must not kill a crawl
+        logger.warning("trafilatura failed on %s: %s", url, err)
+        doc = None
+    text = _clean_body((doc.text if doc is not None else "") or "")
+
+    n_links, link_texts = _link_stats(tree, page_url or url)
+    share = _linked_share(text, link_texts)
+    rejected = _rejection(sig, article, url, page_url, text, n_links, share, min_chars)
+
+    site = _site_tokens(sig, doc.sitename if doc else None, page_url or url)
+    title = clean_title((doc.title if doc else None) or sig.og_title, site, sig.h1)
+    if not title and hints.feed_title:
+        title = hints.feed_title.strip()
+
+    authors = (doc.author if doc else None) or "; ".join(sig.ld_authors or []) or None
+    published = _page_date(sig, doc.date if doc else None)
+    source: str | None = "page" if published else None
+    if published is None and hints.feed_date is not None:
+        published, source = _to_utc(hints.feed_date), "feed"
+    if published is None and hints.sitemap_date is not None:
+        published, source = _to_utc(hints.sitemap_date), "sitemap"
+
+    declared = _lang_code(sig.html_lang) or _lang_code(sig.ld_lang)
+    language = _language(declared, text, _lang_code(hints.source_lang))
+
+    result = Extracted(
+        url=page_url,
+        title=title,
+        text=text,
+        author=clean_author(authors),
+        published=published,
+        date_source=source,
+        language=language,
+        description=(doc.description if doc else None) or None,
+        image=(urljoin(page_url or "", doc.image) if doc and doc.image else None),
+        categories=tuple(doc.categories or ()) if doc else (),
+        tags=tuple(doc.tags or ()) if doc else (),
+    )
+    return result, rejected
+
+
+def _rejection(
+    sig: _Signals,
+    article: bool,
+    url: str | None,
+    page_url: str | None,
+    text: str,
+    n_links: int,
+    share: float,
+    min_chars: int,
+) -> Rejected | None:
+    cue = _archive_cue(page_url) or _archive_cue(url)
+    archive_type = bool(sig.ld_types and sig.ld_types & _ARCHIVE_TYPES and not article)
+    if sig.og_type == "profile" and not article:
+        return Rejected("tag_page", "og:type profile (author page)")
+    if (cue or archive_type) and not (article and len(text) >= min_chars and share < 0.5):
+        return Rejected("tag_page", f"archive page ({cue or 'CollectionPage'}), {n_links} links")
+    if n_links >= _LISTING_MIN_LINKS and share >= _LISTING_LINK_SHARE:
+        return Rejected("listing", f"{n_links} article links, {share:.0%} of the text is headlines")
+    if not text.strip():
+        return Rejected("no_content", "no main text found")
+    if len(text) < min_chars:
+        return Rejected("too_short", f"{len(text)} characters < {min_chars}")
+    return None
+
+
+def extract_bytes(
+    body: bytes,
+    url: str | None = None,
+    content_type: str | None = None,
+    hints: PageHints | None = None,
+    forced_encoding: str | None = None,
+) -> Extracted | Rejected:
+    """decode_html + extract."""
+    if content_type and not re.search(r"html|xml|text/plain", content_type, re.I):
+        return Rejected("not_html", f"content type {content_type}")
+    text, _ = decode_html(body, content_type, forced_encoding)
+    return extract(text, url, hints)

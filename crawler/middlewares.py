@@ -1,0 +1,100 @@
+"""Downloader middlewares: keep each source in its domains, skip stored articles, back off retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from sqlalchemy.orm import Session
+
+from crawler import db
+from crawler.normalize import url_key
+from crawler.report import count
+from crawler.scope import in_domains
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from sqlalchemy.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+SOURCE_META = "marsad_source"
+DOMAINS_META = "marsad_domains"
+ARTICLE_META = "marsad_article"
+
+
+class OutOfScope(IgnoreRequest):
+    """A request (or a redirect) that leaves its source's allowed domains."""
+
+
+class KnownArticle(IgnoreRequest):
+    """An article URL that is already stored: it is never fetched again."""
+
+
+class SourceScopeMiddleware:
+    """Drops any request, redirects included, whose host is outside its source's domains."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SourceScopeMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        domains = request.meta.get(DOMAINS_META)
+        if domains is None or in_domains(request.url, domains):
+            return
+        source = request.meta.get(SOURCE_META, "?")
+        count(self.crawler.stats, source, "offsite")
+        logger.debug("%s: not following %s (outside %s)", source, request.url, domains)
+        raise OutOfScope(f"{request.url} is outside {source}'s domains")
+
+
+class SkipKnownArticlesMiddleware:
+    """Article URLs already in the database are never fetched again (any URL that led to one)."""
+
+    def __init__(self, engine: Engine, crawler: Crawler):
+        self.engine = engine
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SkipKnownArticlesMiddleware:
+        url = crawler.settings.get("MARSAD_DB_URL")
+        if not url:
+            raise NotConfigured("MARSAD_DB_URL is not set")
+        return cls(db.engine_for(url), crawler)
+
+    def process_request(self, request: Request) -> None:
+        if not request.meta.get(ARTICLE_META):
+            return
+        with Session(self.engine) as session:
+            known = db.stored_article_id(session, url_key(request.url))
+        if known is not None:
+            count(self.crawler.stats, request.meta.get(SOURCE_META, "?"), "known_skipped")
+            raise KnownArticle(f"already stored as article {known}")
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retries, each one delayed exponentially (base * 2**attempt, capped)."""
+
+    def __init__(self, settings: Any):
+        super().__init__(settings)
+        self.base = settings.getfloat("MARSAD_RETRY_BACKOFF_BASE", 1.0)
+        self.cap = settings.getfloat("MARSAD_RETRY_BACKOFF_MAX", 60.0)
+
+    def _retry(self, request: Request, reason: Any) -> Request | None:
+        retry = super()._retry(request, reason)
+        if retry is not None:
+            attempt = retry.meta.get("retry_times", 1)
+            retry.meta["marsad_retry_delay"] = min(self.cap, self.base * 2 ** (attempt - 1))
+        return retry
+
+    async def process_request(self, request: Request) -> None:
+        delay = request.meta.pop("marsad_retry_delay", 0)
+        if delay:
+            await asyncio.sleep(delay)

@@ -1,0 +1,74 @@
+"""Per-source crawl counters (kept in Scrapy's stats) and the summary built from them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+PREFIX = "marsad"
+
+
+class StatsLike(Protocol):
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None: ...
+
+
+def count(stats: StatsLike | None, source: str, name: str, n: int = 1) -> None:
+    """Add *n* to one per-source counter, e.g. ``count(stats, "hespress-ar", "rejected/listing")``."""
+    if stats is not None:
+        stats.inc_value(f"{PREFIX}/{source}/{name}", n)
+
+
+@dataclass
+class SourceSummary:
+    source: str
+    pages_fetched: int = 0
+    articles_stored: int = 0
+    duplicates: int = 0
+    known_skipped: int = 0
+    offsite: int = 0
+    robots_blocked: int = 0
+    entry_points_ok: int = 0
+    entry_points_failed: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """A source fails when none of its feeds, sitemaps or section pages could be read."""
+        return self.entry_points_ok == 0
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.failed else "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "status": self.status}
+
+
+_SCALARS = {
+    "pages_fetched",
+    "articles_stored",
+    "duplicates",
+    "known_skipped",
+    "offsite",
+    "robots_blocked",
+    "entry_points_ok",
+    "entry_points_failed",
+}
+
+
+def summarize(stats: Mapping[str, Any], sources: Iterable[str]) -> list[SourceSummary]:
+    """One summary per source, in the given order, from a Scrapy stats dict."""
+    summaries = {key: SourceSummary(key) for key in sources}
+    for stat, value in stats.items():
+        parts = stat.split("/", 2)
+        if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in summaries:
+            continue
+        summary, name = summaries[parts[1]], parts[2]
+        if name in _SCALARS:
+            setattr(summary, name, int(value))
+        elif name.startswith(("rejected/", "errors/")):
+            group, _, reason = name.partition("/")
+            getattr(summary, group)[reason] = int(value)
+    return list(summaries.values())

@@ -1,0 +1,59 @@
+"""Scrapy settings for Marsad. Our own keys start with MARSAD_."""
+
+BOT_NAME = "marsad"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = "Marsad/0.1 (news monitoring; +https://example.org/marsad)"
+ROBOTSTXT_OBEY = True
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# Politeness: AutoThrottle adapts to each server; a few parallel requests per site at most.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOAD_DELAY = 0.5
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+
+# Limits: no page may stall or flood a crawl.
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+DNS_TIMEOUT = 15
+REDIRECT_MAX_TIMES = 5
+RETRY_TIMES = 2
+MARSAD_RETRY_BACKOFF_BASE = 1.0
+MARSAD_RETRY_BACKOFF_MAX = 60.0
+
+DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # duplicates and rejections are normal; they are counted
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.SourceScopeMiddleware": 50,
+    "crawler.middlewares.SkipKnownArticlesMiddleware": 60,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.normalize.NormalizePipeline": 200,
+    "pipelines.dedupe.DedupePipeline": 300,
+    "pipelines.tag.TagPipeline": 400,
+    "pipelines.store.StorePipeline": 500,
+}
+
+EXTENSIONS = {
+    "crawler.extensions.CrawlCounters": 100,
+    "crawler.extensions.ProgressDisplay": 200,
+}
+
+MARSAD_DB_URL = None  # filled from --db / MARSAD_DB_URL / the default
+MARSAD_CONFIG_DIR = None  # filled from --config / MARSAD_CONFIG / the default
+MARSAD_EXTRACT_WORKERS = -1  # -1: one per core; 0: extract in the crawl process
+MARSAD_MIN_CHARS = 200
+MARSAD_RAW_HTML = "gzip"  # "gzip" or "none": keep each article's page for re-extraction
+MARSAD_PROGRESS = False

@@ -1,0 +1,39 @@
+"""Drops an article already stored or already seen in this crawl (same URL, or same text from one source)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crawler import db
+from crawler.items import ArticleItem
+from crawler.store import ArticleStore
+from pipelines.drops import DuplicateArticle
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+
+class DedupePipeline:
+    def __init__(self, store: ArticleStore):
+        self.store = store
+        self.seen_keys: set[str] = set()
+        self.seen_texts: set[tuple[str, str]] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
+        return cls(ArticleStore(db.engine_for(crawler.settings["MARSAD_DB_URL"])))
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem):
+            return item
+        keys = (item.url_key, *item.alias_keys)
+        text_key = (item.source, item.content_hash)
+        if text_key in self.seen_texts or any(key in self.seen_keys for key in keys):
+            raise DuplicateArticle(f"seen earlier in this crawl: {item.url}")
+        self.seen_keys.update(keys)
+        self.seen_texts.add(text_key)
+        existing = self.store.find_duplicate(keys, item.source, item.content_hash)
+        if existing is not None:
+            self.store.add_aliases(existing, keys)
+            raise DuplicateArticle(f"already stored as article {existing}: {item.url}")
+        return item

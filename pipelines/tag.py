@@ -1,0 +1,27 @@
+"""Topic tags with their evidence, from the topics in config/topics.toml."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from crawler.config import Topic, load_config
+from crawler.items import ArticleItem
+from crawler.tagging import Tagger
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+
+class TagPipeline:
+    def __init__(self, topics: Sequence[Topic]):
+        self.tagger = Tagger(topics)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> TagPipeline:
+        return cls(load_config(crawler.settings.get("MARSAD_CONFIG_DIR")).topics)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, ArticleItem):
+            item.topics = self.tagger.tag(item.title, item.text, item.extracted.language)
+        return item

@@ -1,0 +1,233 @@
+"""One config-driven spider: feeds, sitemaps and section pages -> article pages."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.linkextractors import LinkExtractor
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import (
+    ConnectError,
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.python.failure import Failure
+from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from crawler.config import Source, load_config
+from crawler.extract import PageHints
+from crawler.items import FetchedPage
+from crawler.middlewares import ARTICLE_META, DOMAINS_META, SOURCE_META
+from crawler.normalize import url_key
+from crawler.report import count
+from crawler.scope import in_domains
+from spiders.discovery import DiscoveryError, Link, parse_feed, parse_sitemap
+
+logger = logging.getLogger(__name__)
+
+ENTRY_META = "marsad_entry"
+DEPTH_META = "marsad_section_depth"
+HINTS_META = "marsad_hints"
+
+
+def classify_failure(failure: Failure) -> str:
+    """A short, stable name for why a request failed (used as a counter name)."""
+    exc = failure.value
+    if isinstance(exc, HttpError):
+        return f"http_{exc.response.status}"
+    if isinstance(exc, TimeoutError | TCPTimedOutError):
+        return "timeout"
+    if isinstance(exc, DNSLookupError):
+        return "dns"
+    if isinstance(exc, ConnectionRefusedError | ConnectError | ResponseNeverReceived):
+        return "connection"
+    if isinstance(exc, ResponseFailed):
+        return "broken_response"
+    return type(exc).__name__
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(
+        self,
+        sources: Iterable[Source] | str | None = None,
+        config: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        if sources is None or isinstance(sources, str):
+            loaded = load_config(config)
+            keys = [key for key in (sources or "").split(",") if key]
+            sources = (
+                [loaded.source(key) for key in keys]
+                if keys
+                else [source for source in loaded.sources if source.enabled]
+            )
+        self.sources: dict[str, Source] = {source.key: source for source in sources}
+        self._patterns = {
+            key: (
+                [re.compile(p) for p in source.article_patterns],
+                [re.compile(p) for p in source.deny_patterns],
+                [re.compile(p) for p in source.follow_patterns],
+            )
+            for key, source in self.sources.items()
+        }
+        self._queued_articles: set[str] = set()
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for source in self.sources.values():
+            for url in source.feeds:
+                yield self._entry(source, url, self.parse_feed, "feed")
+            for url in source.sitemaps:
+                yield self._entry(source, url, self.parse_sitemap, "sitemap")
+            for url in source.sections:
+                yield self._entry(source, url, self.parse_section, "section", depth=1)
+
+    def _meta(self, source: Source, **extra: Any) -> dict[str, Any]:
+        return {SOURCE_META: source.key, DOMAINS_META: source.domains, **extra}
+
+    def _entry(
+        self, source: Source, url: str, callback: Any, kind: str, depth: int = 0
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            meta=self._meta(source, **{ENTRY_META: kind, DEPTH_META: depth}),
+            dont_filter=True,
+            priority=10,
+        )
+
+    def _source(self, response: Response) -> Source:
+        return self.sources[response.meta[SOURCE_META]]
+
+    def _entry_ok(self, response: Response) -> None:
+        if response.meta.get(ENTRY_META):
+            count(self.crawler.stats, response.meta[SOURCE_META], "entry_points_ok")
+
+    def _entry_failed(self, source: str, meta: dict[str, Any], why: str) -> None:
+        if meta.get(ENTRY_META):
+            count(self.crawler.stats, source, "entry_points_failed")
+        count(self.crawler.stats, source, f"errors/{why}")
+
+    def _too_old(self, source: Source, date: datetime | None) -> bool:
+        if source.max_age_days is None or date is None:
+            return False
+        return date < datetime.now(UTC) - timedelta(days=source.max_age_days)
+
+    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        source = self._source(response)
+        try:
+            links = parse_feed(response.body)
+        except DiscoveryError as exc:
+            logger.warning("%s: unreadable feed %s: %s", source.key, response.url, exc)
+            self._entry_failed(source.key, response.meta, "bad_feed")
+            return
+        self._entry_ok(response)
+        for link in links:
+            if not self._too_old(source, link.date):
+                yield from self._article(source, link, PageHints(
+                    feed_date=link.date, feed_title=link.title, source_lang=source.lang
+                ))
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        source = self._source(response)
+        try:
+            kind, links = parse_sitemap(response.body)
+        except DiscoveryError as exc:
+            logger.warning("%s: unreadable sitemap %s: %s", source.key, response.url, exc)
+            self._entry_failed(source.key, response.meta, "bad_sitemap")
+            return
+        self._entry_ok(response)
+        for link in links:
+            if self._too_old(source, link.date):
+                continue
+            if kind == "index":
+                if in_domains(link.url, source.domains):
+                    yield scrapy.Request(
+                        link.url,
+                        callback=self.parse_sitemap,
+                        errback=self.on_error,
+                        meta=self._meta(source),
+                        priority=5,
+                    )
+            else:
+                yield from self._article(
+                    source, link, PageHints(sitemap_date=link.date, source_lang=source.lang)
+                )
+
+    def parse_section(self, response: Response) -> Iterator[scrapy.Request]:
+        source = self._source(response)
+        if not hasattr(response, "text"):
+            self._entry_failed(source.key, response.meta, "not_html")
+            return
+        self._entry_ok(response)
+        allow, deny, follow = self._patterns[source.key]
+        depth = response.meta.get(DEPTH_META, 1)
+        extractor = LinkExtractor(deny=[p.pattern for p in deny], unique=True)
+        for found in extractor.extract_links(response):
+            url = found.url
+            if any(p.search(url) for p in follow):
+                if depth < source.depth and in_domains(url, source.domains):
+                    yield scrapy.Request(
+                        url,
+                        callback=self.parse_section,
+                        errback=self.on_error,
+                        meta=self._meta(source, **{DEPTH_META: depth + 1}),
+                    )
+            elif not allow or any(p.search(url) for p in allow):
+                yield from self._article(source, Link(url), PageHints(source_lang=source.lang))
+
+    def _article(self, source: Source, link: Link, hints: PageHints) -> Iterator[scrapy.Request]:
+        url = link.url
+        if any(p.search(url) for p in self._patterns[source.key][1]):
+            count(self.crawler.stats, source.key, "denied")
+            return
+        key = url_key(url)
+        if key in self._queued_articles:
+            return
+        self._queued_articles.add(key)
+        yield scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.on_error,
+            meta=self._meta(source, **{ARTICLE_META: True, HINTS_META: hints}),
+        )
+
+    # -- articles ----------------------------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterator[FetchedPage]:
+        source = self._source(response)
+        content_type = response.headers.get(b"Content-Type")
+        yield FetchedPage(
+            source=source.key,
+            url=response.url,
+            requested_urls=tuple(response.meta.get("redirect_urls", ())),
+            body=response.body,
+            content_type=content_type.decode("latin-1") if content_type else None,
+            hints=response.meta.get(HINTS_META) or PageHints(source_lang=source.lang),
+            forced_encoding=source.encoding,
+        )
+
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        source = request.meta.get(SOURCE_META, "?")
+        if isinstance(failure.value, IgnoreRequest):
+            if "robots.txt" in str(failure.value):
+                count(self.crawler.stats, source, "robots_blocked")
+            return  # our own skips (offsite, already stored) are counted where they happen
+        why = classify_failure(failure)
+        logger.warning("%s: %s fetching %s", source, why, request.url)
+        self._entry_failed(source, request.meta, why)

@@ -316,7 +316,8 @@ _TITLE_SEPARATORS = re.compile(r"\s+(?:[|\-–—:·•»«/]|::)\s+")
 
 def _site_tokens(sig: _Signals, sitename: str | None, url: str | None) -> set[str]:
     names = {n for n in (sig.site_name, sitename) if n}
-    host = urlsplit(url).hostname if url else None
+    split = _split(url)
+    host = split.hostname if split is not None else None
     if host:
         parts = [p for p in host.split(".") if p not in {"www", "m", "amp", "com", "net", "org"}]
         names.update(parts[:-1] or parts)
@@ -476,7 +477,9 @@ _ARCHIVE_QUERY = re.compile(r"(?:^|&)(?:tag|cat|category|author|s|q|search)=", r
 def _archive_cue(url: str | None) -> str | None:
     if not url:
         return None
-    parts = urlsplit(url)
+    parts = _split(url)
+    if parts is None:
+        return None
     segments = [unquote(s).lower() for s in parts.path.split("/") if s]
     for seg in segments[:-1] if len(segments) > 1 else segments:
         if seg in _ARCHIVE_SEGMENTS:
@@ -491,9 +494,24 @@ def _archive_cue(url: str | None) -> str | None:
 _SLUGGY = re.compile(r"(?:[^/]*[-_][^/]*[-_][^/]*[-_]|\d{4,})")
 
 
+def _join(base: str | None, href: str) -> str:
+    try:
+        return urljoin(base or "", href.strip())
+    except ValueError:
+        return href.strip()
+
+
+def _split(url: str | None) -> Any:
+    try:
+        return urlsplit(url) if url else None
+    except ValueError:
+        return None
+
+
 def _link_stats(tree: lxml_html.HtmlElement, url: str | None) -> tuple[int, set[str]]:
     """(number of article-like links, folded texts of those links)."""
-    host = (urlsplit(url).hostname or "") if url else ""
+    base = _split(url)
+    host = (base.hostname or "") if base is not None else ""
     count = 0
     texts: set[str] = set()
     for a in tree.iter("a"):
@@ -503,7 +521,9 @@ def _link_stats(tree: lxml_html.HtmlElement, url: str | None) -> tuple[int, set[
         text = " ".join(a.text_content().split())
         if len(text) < 15 or len(text.split()) < 3:
             continue
-        target = urlsplit(urljoin(url or "", href))
+        target = _split(_join(url, href))
+        if target is None:
+            continue
         if host and target.hostname and not target.hostname.endswith(host.removeprefix("www.")):
             continue
         if not _SLUGGY.search(unquote(target.path)):
@@ -588,7 +608,7 @@ def _extractor(url: str | None) -> Extractor:
         "max_date": (_now() + timedelta(days=1)).strftime("%Y-%m-%d"),
     }
     return Extractor(
-        output_format="txt",
+        output_format="python",
         precision=_FAVOR == "precision",
         recall=_FAVOR == "recall",
         comments=False,
@@ -604,9 +624,9 @@ def _resolve_url(sig: _Signals, url: str | None) -> str | None:
     for candidate in (sig.canonical, sig.og_url):
         if not candidate:
             continue
-        resolved = urljoin(url or "", candidate.strip())
-        parts = urlsplit(resolved)
-        if parts.scheme in {"http", "https"} and parts.hostname:
+        resolved = _join(url, candidate)
+        parts = _split(resolved)
+        if parts is not None and parts.scheme in {"http", "https"} and parts.hostname:
             return resolved
     return url
 
@@ -675,7 +695,7 @@ def _extract(
         date_source=source,
         language=language,
         description=(doc.description if doc else None) or None,
-        image=(urljoin(page_url or "", doc.image) if doc and doc.image else None),
+        image=_join(page_url, doc.image) if doc and doc.image else None,
         categories=tuple(doc.categories or ()) if doc else (),
         tags=tuple(doc.tags or ()) if doc else (),
     )

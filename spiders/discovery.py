@@ -32,8 +32,9 @@ class DiscoveryError(ValueError):
 def parse_feed(body: bytes) -> list[Link]:
     """Entries of an RSS or Atom feed, with their published (else updated) dates in UTC."""
     parsed = feedparser.parse(body)
-    if parsed.bozo and not parsed.entries:
-        raise DiscoveryError(f"not a feed: {parsed.get('bozo_exception')!r}")
+    if not parsed.entries and not parsed.get("version"):
+        why = parsed.get("bozo_exception") or "no RSS or Atom root element"
+        raise DiscoveryError(f"not a feed: {why}")
     links = []
     for entry in parsed.entries:
         url = entry.get("link")

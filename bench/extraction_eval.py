@@ -45,7 +45,7 @@ def run_ours(cases: list[dict], data_dir: Path) -> tuple[list[dict], list[dict],
         body = gzip.decompress((data_dir / case["html"]).read_bytes())
         t0 = time.perf_counter()
         html, _ = ex.decode_html(body)
-        result, rejected = ex._extract(html, case["url"], None, 200)
+        result, rejected, local_day = ex._extract(html, case["url"], None, 200)
         elapsed += time.perf_counter() - t0
         row_all = {"id": case["id"], "text": "", "title": None, "date": None, "author": None}
         if result is not None:
@@ -53,7 +53,8 @@ def run_ours(cases: list[dict], data_dir: Path) -> tuple[list[dict], list[dict],
                 text=result.text,
                 title=result.title,
                 author=result.author,
-                date=result.published.isoformat() if result.published else None,
+                # the day as written on the page: ground truth dates are not converted to UTC
+                date=local_day if result.date_source == "page" else None,
                 lang=result.language,
             )
         preds_all.append(row_all)

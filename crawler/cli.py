@@ -140,6 +140,8 @@ def extract(state: State, files: tuple[str, ...], url: str | None, fmt: str, wor
     """Extract and tag saved pages (plain or .gz); no database. One record per file."""
     from crawler.extract_files import extract_files
 
+    if url and len(files) > 1:
+        raise UsageError("--url names one page: give a single FILE with it")
     config = state.config()
     records: Iterator[dict[str, Any]] = extract_files(
         [Path(f) for f in files], config.topics, url=url, workers=workers

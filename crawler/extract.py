@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from dateutil import parser as dateparser
+from htmldate import find_date
 from lxml import html as lxml_html
 from trafilatura import bare_extraction
 from trafilatura.settings import Extractor
@@ -68,7 +70,7 @@ class Rejected:
 _FAVOR = "balanced"  # "precision" | "recall" | "balanced"
 _INCLUDE_TABLES = True
 _DEDUP = False
-_EXTENSIVE_DATES = False  # htmldate's guesses from free text: only as a last, guarded resort
+_EXTENSIVE_DATES = True  # htmldate's guesses from free text: only as a last, guarded resort
 _LISTING_MIN_LINKS = 12  # article-like links on the page before a listing is considered
 _LISTING_LINK_SHARE = 0.5  # share of body characters that are headlines linked elsewhere
 
@@ -265,25 +267,32 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _parse_date(value: str | None) -> datetime | None:
+def _parse_date(value: str | None) -> tuple[datetime, str] | None:
+    """(UTC datetime, calendar day as written on the page) or None."""
     if not value:
         return None
     value = value.strip()
     if not re.search(r"\d{4}", value):
         return None
-    try:
-        parsed = dateparser.isoparse(value)
-    except (ValueError, OverflowError):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dateutil warns about unknown zone names ("IST")
         try:
-            parsed = dateparser.parse(value, fuzzy=False)
-        except (ValueError, OverflowError, TypeError):
-            return None
+            parsed = dateparser.isoparse(value)
+        except (ValueError, OverflowError):
+            try:
+                parsed = dateparser.parse(value, fuzzy=False)
+            except (ValueError, OverflowError, TypeError):
+                return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
+    local_day = parsed.date().isoformat()
+    try:
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
     if parsed.year < 1995 or parsed > _now() + timedelta(days=1):
         return None
-    return parsed
+    return parsed, local_day
 
 
 def _to_utc(value: datetime | None) -> datetime | None:
@@ -294,18 +303,35 @@ def _to_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _page_date(sig: _Signals, htmldate_day: str | None) -> datetime | None:
-    """Publication time from the page: explicit metadata (with time) agreeing with htmldate."""
-    explicit = [d for d in map(_parse_date, (sig.ld_dates or []) + (sig.meta_dates or [])) if d]
+def _page_date(sig: _Signals, htmldate_day: str | None) -> tuple[datetime, str] | None:
+    """Publication time from the page: explicit article metadata (with its time) first,
+    htmldate's day (markup, JSON, URL; no free-text guessing) otherwise."""
+    raw = (sig.ld_dates or []) + (sig.meta_dates or [])
+    explicit = [d for d in map(_parse_date, raw) if d]
     found = _parse_date(htmldate_day) if htmldate_day else None
     if explicit:
-        best = explicit[0]
-        if found is None or abs((best.date() - found.date()).days) <= 1:
-            return best
-        # htmldate read the same markup but disagreed: prefer the explicit article date
-        # when it is a full timestamp, htmldate's day otherwise
-        return best if "T" in ((sig.ld_dates or []) + (sig.meta_dates or []))[0] else found
+        return explicit[0]
     return found
+
+
+def _guessed_date(tree: lxml_html.HtmlElement, url: str | None) -> tuple[datetime, str] | None:
+    """htmldate's extensive (free-text) search, refused when it lands on the crawl day: news
+    pages print today's date in their header, and htmldate falls back to it."""
+    try:
+        day = find_date(
+            tree,
+            extensive_search=True,
+            original_date=True,
+            url=url,
+            max_date=(_now() + timedelta(days=1)).strftime("%Y-%m-%d"),
+        )
+    except Exception:  # htmldate is best effort
+        logger.debug("htmldate failed", exc_info=True)
+        return None
+    parsed = _parse_date(day)
+    if parsed is None or abs(parsed[0] - _now()) < timedelta(days=2):
+        return None
+    return parsed
 
 
 # --------------------------------------------------------------------------------------------
@@ -604,7 +630,7 @@ def _language(declared: str | None, text: str, hint: str | None) -> str | None:
 def _extractor(url: str | None) -> Extractor:
     date_params = {
         "original_date": True,
-        "extensive_search": _EXTENSIVE_DATES,
+        "extensive_search": False,
         "max_date": (_now() + timedelta(days=1)).strftime("%Y-%m-%d"),
     }
     return Extractor(
@@ -635,7 +661,7 @@ def extract(
     html: str, url: str | None = None, hints: PageHints | None = None, min_chars: int = 200
 ) -> Extracted | Rejected:
     """Extract one article from decoded HTML, or say why the page is not one."""
-    result, rejected = _extract(html, url, hints, min_chars)
+    result, rejected, _ = _extract(html, url, hints, min_chars)
     if rejected is not None:
         return rejected
     assert result is not None
@@ -644,17 +670,18 @@ def extract(
 
 def _extract(
     html: str, url: str | None, hints: PageHints | None, min_chars: int
-) -> tuple[Extracted | None, Rejected | None]:
-    """Both what would be extracted and the rejection, if any (the benchmark reports both)."""
+) -> tuple[Extracted | None, Rejected | None, str | None]:
+    """What would be extracted, the rejection if any, and the publication day as written on
+    the page (before conversion to UTC). The benchmark reports all three."""
     hints = hints or PageHints()
     if not isinstance(html, str) or not _looks_like_html(html):
-        return None, Rejected("not_html", "no HTML markup found")
+        return None, Rejected("not_html", "no HTML markup found"), None
     try:
         tree = load_html(html)
     except Exception as err:  # lxml can fail on exotic input
-        return None, Rejected("not_html", f"unparseable: {err}")
+        return None, Rejected("not_html", f"unparseable: {err}"), None
     if tree is None:
-        return None, Rejected("not_html", "unparseable HTML")
+        return None, Rejected("not_html", "unparseable HTML"), None
     sig = _read_signals(tree)
     page_url = _resolve_url(sig, url)
     article = _is_article_page(sig)
@@ -676,7 +703,10 @@ def _extract(
         title = hints.feed_title.strip()
 
     authors = (doc.author if doc else None) or "; ".join(sig.ld_authors or []) or None
-    published = _page_date(sig, doc.date if doc else None)
+    dated = _page_date(sig, doc.date if doc else None)
+    if dated is None and _EXTENSIVE_DATES:
+        dated = _guessed_date(tree, page_url or url)
+    published, local_day = dated if dated else (None, None)
     source: str | None = "page" if published else None
     if published is None and hints.feed_date is not None:
         published, source = _to_utc(hints.feed_date), "feed"
@@ -699,7 +729,7 @@ def _extract(
         categories=tuple(doc.categories or ()) if doc else (),
         tags=tuple(doc.tags or ()) if doc else (),
     )
-    return result, rejected
+    return result, rejected, local_day
 
 
 def _rejection(

@@ -1,4 +1,4 @@
-"""Downloader middlewares: keep each source in its domains, skip stored articles, back off retries."""
+"""Downloader middlewares: keep sources in their domains, skip stored articles, back off."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from sqlalchemy.orm import Session
 
 from crawler import db
+from crawler.config import url_in_domains as in_domains
 from crawler.normalize import url_key
 from crawler.report import count
-from crawler.scope import in_domains
 
 if TYPE_CHECKING:
     from scrapy import Request

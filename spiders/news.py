@@ -24,12 +24,12 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler.config import Source, load_config
+from crawler.config import url_in_domains as in_domains
 from crawler.extract import PageHints
 from crawler.items import FetchedPage
 from crawler.middlewares import ARTICLE_META, DOMAINS_META, SOURCE_META
 from crawler.normalize import url_key
 from crawler.report import count
-from crawler.scope import in_domains
 from spiders.discovery import DiscoveryError, Link, parse_feed, parse_sitemap
 
 logger = logging.getLogger(__name__)

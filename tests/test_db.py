@@ -29,7 +29,7 @@ def make_item(url: str = "https://www.example.ma/politique/article-1.html",
     )
     item = ArticleItem(source="sample", fetched_url=url + "?utm_source=rss", extracted=extracted,
                        encoding="utf-8", raw=gzip.compress(b"<html>...</html>"),
-                       raw_compression="gzip")
+                       raw_compression="gzip", alias_keys=("https://example.ma/old-address",))
     item = normalize_article(item)
     item.topics = [TopicTag("defense", 3.0, (Evidence("الدفاع", "text", 7, "مجال الدفاع"),))]
     return item
@@ -76,7 +76,7 @@ def test_store_saves_once_with_aliases_topics_and_raw(db_url: str) -> None:
         assert article.topics[0].evidence[0]["term"] == "الدفاع"
         assert article.raw is not None and gzip.decompress(article.raw.content).startswith(b"<html")
         assert article.published_at is not None and article.published_at.year == 2021
-        assert session.scalar(select(func.count()).select_from(ArticleUrl)) == 2  # url + utm variant
+        assert session.scalar(select(func.count()).select_from(ArticleUrl)) == 2  # canonical + redirected-from (utm variant = same key)
     assert store.find_duplicate([item.url_key], "other", "x") == article_id
     assert store.find_duplicate(["nothing"], "sample", item.content_hash) == article_id
     engine.dispose()

@@ -216,10 +216,7 @@ class OutletRenderer:
                 self.add(path, 500, "text/html; charset=utf-8",
                          b"<html><body><h1>500 Internal Server Error</h1></body></html>")
             elif trap.kind == "garbage":
-                head = self.render(self.page_template("article.html"), a=None, url=None,
-                                   canonical=False, show_date=False, human_date="",
-                                   section_label="", meta_charset=True, most_read=[],
-                                   related=[], comments=[])
+                head = self.listing_html("home", self.o.name, self.linkable[:3])
                 cut = head.encode(self.o.charset)[:700]
                 self.add(path, 200, f"text/html; charset={self.o.charset}",
                          cut + bytes(range(256))[::-1] * 3 + b"\x00\x00<di")

@@ -23,7 +23,7 @@ class ProbeResult:
 
 def _fetch(url: str, timeout: float) -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers={"User-Agent": settings.USER_AGENT})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http/https only, validated in config)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.status, response.read(settings.DOWNLOAD_MAXSIZE)
 
 

@@ -27,7 +27,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, islice
 from typing import TYPE_CHECKING
 
 from crawler.normalize import normalize_text
@@ -262,6 +262,18 @@ def _last_space(text: str, lo: int, hi: int) -> int:
     return -1
 
 
+def _token_spans(text: str, positions: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Character spans of the tokens at ``positions`` (token indexes) in ``text``."""
+    tokens = TOKEN_RE.finditer(text)
+    spans: dict[int, tuple[int, int]] = {}
+    previous = -1
+    for position in sorted(positions):
+        match = next(islice(tokens, position - previous - 1, None))  # skips in C
+        spans[position] = match.span()
+        previous = position
+    return spans
+
+
 def _lang_code(lang: str | None) -> str | None:
     if not lang:
         return None
@@ -319,7 +331,7 @@ class Tagger:
             kept = self._field_matches(index, TOKEN_RE.findall(original))
             if not kept:
                 continue
-            spans = [m.span() for m in TOKEN_RE.finditer(original)]
+            spans = _token_spans(original, {i for m in kept for i in (m[0], m[1] - 1)})
             per_term: dict[tuple[int, str], int] = {}
             for start, end, entry in kept:
                 topic = self.topics[entry.topic]

@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -44,13 +51,17 @@ def classify_failure(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"http_{exc.response.status}"
-    if isinstance(exc, TimeoutError | TCPTimedOutError):
+    if isinstance(exc, TimeoutError | TCPTimedOutError | DownloadTimeoutError):
         return "timeout"
-    if isinstance(exc, DNSLookupError):
+    if isinstance(exc, DNSLookupError | CannotResolveHostError):
         return "dns"
-    if isinstance(exc, ConnectionRefusedError | ConnectError | ResponseNeverReceived):
+    if isinstance(
+        exc,
+        ConnectionRefusedError | ConnectError | ResponseNeverReceived
+        | DownloadConnectionRefusedError | DownloadFailedError,
+    ):
         return "connection"
-    if isinstance(exc, ResponseFailed):
+    if isinstance(exc, ResponseFailed | ResponseDataLossError):
         return "broken_response"
     return type(exc).__name__
 

@@ -101,8 +101,11 @@ def score(scorer: Path, cases_file: Path, preds_file: Path) -> dict:
 
 def side_by_side(reports: dict[str, dict], groups: list[str]) -> str:
     names = list(reports)
-    head = "group".ljust(10) + "cases".rjust(6) + "  " + "".join(
-        f"{c:>{9 * len(names)}}" for c in COLS
+    head = (
+        "group".ljust(10)
+        + "cases".rjust(6)
+        + "  "
+        + "".join(f"{c:>{9 * len(names)}}" for c in COLS)
     )
     sub = " " * 18 + "".join("".join(f"{n[:8]:>9}" for n in names) for _ in COLS)
     lines = [head, sub]
@@ -120,11 +123,12 @@ def side_by_side(reports: dict[str, dict], groups: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared directory")
-    ap.add_argument("--data", type=Path, help="dev set directory (default SHARED/data/extraction-dev)")
+    ap.add_argument("--data", type=Path, help="dev set (default SHARED/data/extraction-dev)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/marsad-extraction-eval"))
     ap.add_argument("-v", "--verbose", action="store_true", help="log each rejected page")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    level = logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(message)s")
     for noisy in ("trafilatura", "htmldate", "charset_normalizer"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
 
@@ -148,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
 
     reports = {name: score(scorer, data_dir / "cases.jsonl", path) for name, path in files.items()}
     langs = Counter(c.get("lang") for c in cases)
-    groups = ["all"] + [f"lang={lang}" for lang, _ in langs.most_common() if lang in {"en", "fr", "ar"}]
+    main_langs = [lang for lang, _ in langs.most_common() if lang in {"en", "fr", "ar"}]
+    groups = ["all"] + [f"lang={lang}" for lang in main_langs]
     groups += [g for g in sorted(reports["ours"]) if g not in groups and g.startswith("lang=")]
     print(side_by_side(reports, groups))
     print()

@@ -67,9 +67,11 @@ class Rejected:
 # --------------------------------------------------------------------------------------------
 # tuning knobs (measured on the extraction dev set with bench/extraction_eval.py)
 
-_FAVOR = "balanced"  # "precision" | "recall" | "balanced"
+_FAVOR = "precision"  # "precision" | "recall" | "balanced"
 _INCLUDE_TABLES = True
-_DEDUP = False
+_DEDUP = False  # trafilatura's dedup keeps a process-wide cache: not pure, and no gain measured
+_RETRY_BELOW = 1000  # characters: below this, also try balanced mode ...
+_RETRY_RATIO = 3.0  # ... and keep its text when this many times longer (or ours is too short)
 _EXTENSIVE_DATES = True  # htmldate's guesses from free text: only as a last, guarded resort
 _LISTING_MIN_LINKS = 12  # article-like links on the page before a listing is considered
 _LISTING_LINK_SHARE = 0.5  # share of body characters that are headlines linked elsewhere
@@ -191,7 +193,11 @@ def _person_names(value: Any) -> list[str]:
 def _read_signals(tree: lxml_html.HtmlElement) -> _Signals:
     sig = _Signals(meta_dates=[], ld_dates=[], ld_types=set(), ld_authors=[])
     root = tree.getroottree().getroot()
-    lang = root.get("lang") or root.get("xml:lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    lang = (
+        root.get("lang")
+        or root.get("xml:lang")
+        or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    )
     sig.html_lang = lang
     dated: list[tuple[int, str]] = []
     for meta in tree.iter("meta"):
@@ -218,6 +224,7 @@ def _read_signals(tree: lxml_html.HtmlElement) -> _Signals:
         value = el.get("content") or el.get("datetime")
         if value:
             dated.append((len(_PUBLISHED_META), value.strip()))
+            break  # the first one; later ones are often citations or related items
     sig.meta_dates = [v for _, v in sorted(dated, key=lambda t: t[0])]
     for link in tree.iterfind(".//link[@rel]"):
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
@@ -267,13 +274,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_FULL_DATE = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}|\d{4}/\d{1,2}/\d{1,2}|\d{8}|"
+    r"\d{1,2}\s+[A-Za-z]{3,}\.?\s+\d{4}|[A-Za-z]{3,}\.?\s+\d{1,2},?\s+\d{4}"
+)
+
+
 def _parse_date(value: str | None) -> tuple[datetime, str] | None:
     """(UTC datetime, calendar day as written on the page) or None."""
     if not value:
         return None
     value = value.strip()
-    if not re.search(r"\d{4}", value):
-        return None
+    if not _FULL_DATE.search(value):
+        return None  # a bare year or month is not a publication date
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # dateutil warns about unknown zone names ("IST")
         try:
@@ -303,15 +316,31 @@ def _to_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _page_date(sig: _Signals, htmldate_day: str | None) -> tuple[datetime, str] | None:
+def _page_date(
+    sig: _Signals, htmldate_day: str | None, url: str | None
+) -> tuple[datetime, str] | None:
     """Publication time from the page: explicit article metadata (with its time) first,
     htmldate's day (markup, JSON, URL; no free-text guessing) otherwise."""
     raw = (sig.ld_dates or []) + (sig.meta_dates or [])
     explicit = [d for d in map(_parse_date, raw) if d]
-    found = _parse_date(htmldate_day) if htmldate_day else None
     if explicit:
         return explicit[0]
+    found = _parse_date(htmldate_day) if htmldate_day else None
+    recent = found is not None and abs(found[0] - _now()) < timedelta(days=2)
+    if found is not None and recent and not _url_has_day(url, found[0]):
+        # htmldate read "today" from the page (news sites print the current date in their
+        # header): only trust it when the URL itself carries that day
+        return None
     return found
+
+
+def _url_has_day(url: str | None, day: datetime) -> bool:
+    if not url:
+        return False
+    path = unquote(url)
+    y, m, d = day.year, day.month, day.day
+    forms = (f"{y}/{m:02d}/{d:02d}", f"{y}/{m}/{d}", f"{y}-{m:02d}-{d:02d}", f"{y}{m:02d}{d:02d}")
+    return any(form in path for form in forms)
 
 
 def _guessed_date(tree: lxml_html.HtmlElement, url: str | None) -> tuple[datetime, str] | None:
@@ -330,7 +359,9 @@ def _guessed_date(tree: lxml_html.HtmlElement, url: str | None) -> tuple[datetim
         return None
     parsed = _parse_date(day)
     if parsed is None or abs(parsed[0] - _now()) < timedelta(days=2):
-        return None
+        return None  # the crawl day, or a "today" printed in the page header
+    if (parsed[0].month, parsed[0].day) == (1, 1):
+        return None  # a bare year (copyright line, "2024" in a headline) read as January 1st
     return parsed
 
 
@@ -392,18 +423,22 @@ def _is_site(segment: str, site: set[str]) -> bool:
 
 
 _BYLINE_PREFIX = re.compile(
-    r"^\s*(?:بقلم|كتبه|كتبت|كتب|إعداد|اعداد|إعداد وتقديم|حرره|حرر|تحرير|تقرير|متابعة|"
-    r"par|by|de|von|written by|auteur|author|reportage de|propos recueillis par)\s*[:：\-–]?\s+",
+    r"^\s*(?:بقلم|كتبه|كتبت|كتب|إعداد|اعداد|إعداد وتقديم|حرره|حرر|تحرير|تقرير|متابعة|بواسطة|"
+    r"par|by|written by|auteur|author|reportage de|propos recueillis par)"
+    r"(?:\s*[:：\-–]\s*|\s+|$)",
     re.I,
 )
 _EMAIL = re.compile(r"\S+@\S+\.\S+")
 _DATEISH = re.compile(
     r"(?:\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}|\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b|"
-    r"(?:le|on|published|publié|updated|mis à jour)\b.*$|"
+    r"\b(?:le|on|the)\s+\d|\b(?:published|publié|updated|mis à jour|posted|modifié)\b|"
     r"(?:يناير|فبراير|مارس|أبريل|ابريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|"
     r"نوفمبر|ديسمبر|الأحد|الاثنين|الإثنين|الثلاثاء|الأربعاء|الخميس|الجمعة|السبت)).*$",
     re.I,
 )
+
+
+_TRAILING_NUMBERS = re.compile(r"[\s\d\u0660-\u0669,:/|\-–—.]+$")
 
 
 def clean_author(author: str | None) -> str | None:
@@ -413,7 +448,7 @@ def clean_author(author: str | None) -> str | None:
     for part in re.split(r"\s*[;|\n]\s*", author):
         part = _EMAIL.sub(" ", part)
         part = _DATEISH.sub(" ", part)
-        part = " ".join(part.split()).strip(" ,:-–—|/")
+        part = _TRAILING_NUMBERS.sub("", " ".join(part.split())).strip(" ,:-–—|/")
         for _ in range(2):
             part = _BYLINE_PREFIX.sub("", part).strip(" ,:-–—|/")
         if part.lower() in {"", "admin", "administrator", "redaction", "rédaction", "unknown"}:
@@ -587,7 +622,7 @@ _LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
 def _identifier() -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    ident = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     ident.set_languages(list(_SENSIBLE_LANGS))
     return ident
 
@@ -627,7 +662,7 @@ def _language(declared: str | None, text: str, hint: str | None) -> str | None:
 # main entry points
 
 
-def _extractor(url: str | None) -> Extractor:
+def _extractor(url: str | None, focus: str = _FAVOR) -> Extractor:
     date_params = {
         "original_date": True,
         "extensive_search": False,
@@ -635,8 +670,8 @@ def _extractor(url: str | None) -> Extractor:
     }
     return Extractor(
         output_format="python",
-        precision=_FAVOR == "precision",
-        recall=_FAVOR == "recall",
+        precision=focus == "precision",
+        recall=focus == "recall",
         comments=False,
         tables=_INCLUDE_TABLES,
         dedup=_DEDUP,
@@ -644,6 +679,14 @@ def _extractor(url: str | None) -> Extractor:
         with_metadata=True,
         date_params=date_params,
     )
+
+
+def _run_trafilatura(tree: lxml_html.HtmlElement, url: str | None, focus: str) -> Any:
+    try:
+        return bare_extraction(tree, options=_extractor(url, focus))
+    except Exception as err:  # trafilatura bugs must not kill a crawl
+        logger.warning("trafilatura failed on %s: %s", url, err)
+        return None
 
 
 def _resolve_url(sig: _Signals, url: str | None) -> str | None:
@@ -686,12 +729,14 @@ def _extract(
     page_url = _resolve_url(sig, url)
     article = _is_article_page(sig)
 
-    try:
-        doc = bare_extraction(tree, options=_extractor(page_url or url))
-    except Exception as err:  # trafilatura bugs must not kill a crawl
-        logger.warning("trafilatura failed on %s: %s", url, err)
-        doc = None
+    doc = _run_trafilatura(tree, page_url or url, _FAVOR)
     text = _clean_body((doc.text if doc is not None else "") or "")
+    if len(text) < _RETRY_BELOW and _FAVOR != "balanced":
+        # precision mode can cut short articles to nothing: retry balanced, keep the longer
+        retry = _run_trafilatura(tree, page_url or url, "balanced")
+        retry_text = _clean_body((retry.text if retry is not None else "") or "")
+        if len(retry_text) > len(text) * _RETRY_RATIO or len(text) < min_chars:
+            doc, text = retry, retry_text
 
     n_links, link_texts = _link_stats(tree, page_url or url)
     share = _linked_share(text, link_texts)
@@ -703,8 +748,8 @@ def _extract(
         title = hints.feed_title.strip()
 
     authors = (doc.author if doc else None) or "; ".join(sig.ld_authors or []) or None
-    dated = _page_date(sig, doc.date if doc else None)
-    if dated is None and _EXTENSIVE_DATES:
+    dated = _page_date(sig, doc.date if doc else None, page_url or url)
+    if dated is None and _EXTENSIVE_DATES and not (sig.ld_dates or sig.meta_dates):
         dated = _guessed_date(tree, page_url or url)
     published, local_day = dated if dated else (None, None)
     source: str | None = "page" if published else None

@@ -187,7 +187,7 @@ TRACKING_PREFIXES: tuple[str, ...] = ("utm_", "pk_", "mtm_", "hsa_", "matomo_", 
 AMP_QUERY_PARAMS = frozenset({"amp", "_amp", "usqp"})
 #: Parameters that select AMP only with this value (``outputType=amp``).
 _AMP_VALUED_PARAMS = frozenset({"outputtype", "output", "format", "view"})
-_ALT_HOST_LABELS = frozenset({"m", "mobile", "amp", "mob"})
+_ALT_HOST_LABELS = frozenset({"m", "mobile", "amp"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _AMP_SUFFIX_RE = re.compile(r"\.amp(\.html?)$", re.IGNORECASE)
 

@@ -11,7 +11,8 @@ Pipeline for one field (title or text):
    the term index -- the token itself, plus Arabic clitic prefixes (و ف ب ل ك ال وال بال لل...)
    and suffixes (ي ية ين ون ات ه ها هم...) stripped, or French/English plural endings removed.
    A stripped candidate only counts when it IS a term key of length >= 3, so stemming never
-   invents matches that no term asked for.
+   invents matches that no term asked for (exception: a shorter word that only occurs inside
+   multi-word phrases may lose a one-letter clitic, «وتل أبيب» -> «تل أبيب»).
 3. Phrases match as sequences of term keys. A topic's exclusion phrase overlapping one of its
    matches cancels that match; of overlapping matches of one topic the longest wins.
 4. score = sum of match weights (1.0 per match; title matches x ``topic.title_weight``);
@@ -27,7 +28,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress, islice
+from itertools import accumulate, compress
 from typing import TYPE_CHECKING
 
 from crawler.normalize import normalize_text
@@ -47,6 +48,7 @@ _MARKS = (
 #: ZWNJ/ZWJ), optionally joined by apostrophes (l'armée, aujourd'hui, Israel's).
 TOKEN_RE = re.compile(rf"[\w{_MARKS}]+(?:['’ʼ][\w{_MARKS}]+)*")
 
+_SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
 _ELISIONS = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"})
 
@@ -99,7 +101,9 @@ def token_key(raw: str) -> str:
     if "'" in key:
         head, _, rest = key.partition("'")
         if head in _ELISIONS and rest:
-            key = rest
+            key = rest  # l'armée -> armée, qu'Israël -> israël
+        if key.endswith("'s"):
+            key = key[:-2]  # Israel's -> israel
     return key
 
 
@@ -157,6 +161,16 @@ class _Index:
     def __init__(self, lang: str, phrases: Mapping[tuple[str, ...], Sequence[_Entry]]) -> None:
         self.lang = lang
         self.keys = frozenset(k for phrase in phrases for k in phrase)
+        # Short words («تل» in «تل أبيب») may lose a one-letter clitic («وتل أبيب») when they
+        # only occur inside multi-word phrases: the rest of the phrase must still follow.
+        single = {phrase[0] for phrase in phrases if len(phrase) == 1}
+        self.short_in_phrases = frozenset(
+            k
+            for phrase in phrases
+            if len(phrase) > 1
+            for k in phrase
+            if len(k) < MIN_STEM and k not in single
+        )
         starts: dict[str, list[tuple[tuple[str, ...], tuple[_Entry, ...]]]] = {}
         for phrase, entries in phrases.items():
             starts.setdefault(phrase[0], []).append((phrase, tuple(entries)))
@@ -186,6 +200,8 @@ class _Index:
         for prefix in prefixes:
             rest = token[len(prefix) :]
             if len(rest) < MIN_STEM:
+                if len(prefix) == 1 and rest in self.short_in_phrases:
+                    found.add(rest)
                 continue
             if prefix and rest in keys:
                 found.add(rest)
@@ -262,18 +278,6 @@ def _last_space(text: str, lo: int, hi: int) -> int:
     return -1
 
 
-def _token_spans(text: str, positions: Iterable[int]) -> dict[int, tuple[int, int]]:
-    """Character spans of the tokens at ``positions`` (token indexes) in ``text``."""
-    tokens = TOKEN_RE.finditer(text)
-    spans: dict[int, tuple[int, int]] = {}
-    previous = -1
-    for position in sorted(positions):
-        match = next(islice(tokens, position - previous - 1, None))  # skips in C
-        spans[position] = match.span()
-        previous = position
-    return spans
-
-
 def _lang_code(lang: str | None) -> str | None:
     if not lang:
         return None
@@ -328,10 +332,11 @@ class Tagger:
         for field, original in (("title", title or ""), ("text", text or "")):
             if not original:
                 continue
-            kept = self._field_matches(index, TOKEN_RE.findall(original))
+            parts = _SPLIT_RE.split(original)  # [gap, token, gap, token, ..., gap]
+            kept = self._field_matches(index, parts[1::2])
             if not kept:
                 continue
-            spans = _token_spans(original, {i for m in kept for i in (m[0], m[1] - 1)})
+            ends = list(accumulate(map(len, parts)))  # token i spans ends[2i]..ends[2i+1]
             per_term: dict[tuple[int, str], int] = {}
             for start, end, entry in kept:
                 topic = self.topics[entry.topic]
@@ -340,7 +345,7 @@ class Tagger:
                 seen = per_term.get((entry.topic, entry.term), 0)
                 if seen < MAX_EVIDENCE_PER_TERM:
                     per_term[(entry.topic, entry.term)] = seen + 1
-                    snippet = _snippet(original, spans[start][0], spans[end - 1][1])
+                    snippet = _snippet(original, ends[2 * start], ends[2 * end - 1])
                     evidence.setdefault(entry.topic, []).append(
                         Evidence(term=entry.term, field=field, position=start, snippet=snippet)
                     )

@@ -81,6 +81,7 @@ class Outlet:
     articles: tuple[Article, ...]
     traps: tuple[Trap, ...]
     comments: tuple[str, ...]
+    offsite: str                 # an off-site link every page carries (must not be followed)
     files: dict                  # feed / sitemap paths served by this outlet
     source: dict                 # sources.toml fields, URLs as paths
 
@@ -93,8 +94,9 @@ class Outlet:
 
 def slugify(text: str, max_words: int = 8) -> str:
     """URL slug: ASCII for Latin text (accents stripped), Arabic letters kept for Arabic text."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    latin = unicodedata.normalize("NFKD", text)
+    if not any("\u0600" <= ch <= "\u06ff" for ch in text):
+        text = "".join(ch for ch in latin if not unicodedata.combining(ch))
     words = re.findall(r"[^\W_]+", text.lower())
     return "-".join(words[:max_words])
 
@@ -185,6 +187,7 @@ def load_outlet(key: str) -> Outlet:
         articles=articles,
         traps=traps,
         comments=tuple(meta.get("comments", ())),
+        offsite=meta["offsite"],
         files=raw["files"],
         source=raw["source"],
     )

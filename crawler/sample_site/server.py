@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote
 
 import tomli_w
 
@@ -87,7 +88,6 @@ class SampleSite:
     _servers: dict[str, _OutletServer] = field(default_factory=dict, repr=False)
 
     def url(self, outlet: str, path: str) -> str:
-        from urllib.parse import quote
         return self.bases[outlet] + quote(path, safe="/?=&;%:-_.~")
 
     @property
@@ -110,8 +110,7 @@ class SampleSite:
             for other in self.bases:
                 if other != o.key:
                     out.append(ExpectedTrap(o.key, "offsite", self.bases[other], "section", None))
-            out.append(ExpectedTrap(o.key, "offsite", "http://example.invalid/partenaires",
-                                    "section", None))
+            out.append(ExpectedTrap(o.key, "offsite", o.offsite, "section", None))
         return out
 
     def _trap(self, o: Outlet, t: Trap) -> ExpectedTrap:

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from dateutil import parser as dateparser
 from htmldate import find_date
+from lxml import etree
 from lxml import html as lxml_html
 from trafilatura import bare_extraction
 from trafilatura.settings import Extractor
@@ -75,6 +76,7 @@ _RETRY_RATIO = 3.0  # ... and keep its text when this many times longer (or ours
 _EXTENSIVE_DATES = True  # htmldate's guesses from free text: only as a last, guarded resort
 _LISTING_MIN_LINKS = 12  # article-like links on the page before a listing is considered
 _LISTING_LINK_SHARE = 0.5  # share of body characters that are headlines linked elsewhere
+_TEASER_LISTING = 5  # teaser blocks (headline + snippet) that make a listing rather than a tag page
 
 # --------------------------------------------------------------------------------------------
 # not-html
@@ -134,6 +136,7 @@ class _Signals:
     ld_types: set[str] | None = None
     ld_authors: list[str] | None = None
     ld_lang: str | None = None
+    page_classes: frozenset[str] = frozenset()
 
 
 _PUBLISHED_META = (
@@ -230,6 +233,12 @@ def _read_signals(tree: lxml_html.HtmlElement) -> _Signals:
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
             sig.canonical = link.get("href", "").strip()
             break
+    classes: list[str] = []
+    for tag in ("body", "main"):
+        el = tree.find(f".//{tag}")
+        if el is not None:
+            classes.extend((el.get("class") or "").lower().split())
+    sig.page_classes = frozenset(classes)
     h1 = tree.find(".//h1")
     if h1 is not None:
         sig.h1 = " ".join(h1.text_content().split()) or None
@@ -481,6 +490,25 @@ _SHARE_ONLY = re.compile(
 )
 
 
+_BOILERPLATE_NODES = etree.XPath(
+    ".//*[@class or @id or @role][re:test(concat(' ', @class, ' ', @id, ' ', @role, ' '), "
+    "'[\\s_-](?:cookies?|cookiebanner|consent|gdpr|didomi|onetrust|cmp|reactions?|"
+    "alertdialog|dialog)[\\s_-]', 'i')]",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+_BOILERPLATE_MAX = 1500  # characters: a wrapper this long is not a banner
+
+
+def _prune_boilerplate(tree: lxml_html.HtmlElement) -> None:
+    """Drop consent banners, dialogs and reaction boxes before extraction: their text is not
+    the article's and must not carry a near-empty page over the minimum length."""
+    for el in _BOILERPLATE_NODES(tree):
+        if el.tag in {"html", "body", "main", "article"} or el.getparent() is None:
+            continue
+        if len(el.text_content()) <= _BOILERPLATE_MAX:
+            el.drop_tree()
+
+
 def _clean_body(text: str) -> str:
     lines = [" ".join(line.split()) for line in text.replace("\r", "").split("\n")]
     kept: list[str] = []
@@ -532,6 +560,20 @@ _ARCHIVE_SEGMENTS = frozenset(
         "تصنيف",
     }
 )
+_ARCHIVE_CLASSES = frozenset(
+    {
+        "archive", "archives", "archive-page", "tag", "tag-page", "tags", "category",
+        "category-page", "tax", "taxonomy", "term-page", "author", "search", "search-results",
+        "topic", "topic-page", "topics", "keyword", "mot-cle", "section-front", "listing",
+    }
+)  # fmt: skip
+_ARCHIVE_HEADING = re.compile(
+    r"^\s*(?:tags?|topics?|category|categories|archives?|keywords?|label|"
+    r"mots?[- ]cl[ée]s?|th[èe]mes?|cat[ée]gorie|rubrique|"
+    r"الوسم|وسم|الوسوم|كلمة مفتاحية|الكلمة المفتاحية|كلمات مفتاحية|أرشيف|الأرشيف|تصنيف|"
+    r"التصنيف|موضوع)\s*[:：]",
+    re.I,
+)
 _ARCHIVE_QUERY = re.compile(r"(?:^|&)(?:tag|cat|category|author|s|q|search)=", re.I)
 
 
@@ -553,6 +595,7 @@ def _archive_cue(url: str | None) -> str | None:
 
 
 _SLUGGY = re.compile(r"(?:[^/]*[-_][^/]*[-_][^/]*[-_]|\d{4,})")
+_ID_QUERY = re.compile(r"(?:^|&)[a-z_]*id=\d{3,}(?:&|$)", re.I)  # article.php?id=2318
 
 
 def _join(base: str | None, href: str) -> str:
@@ -569,12 +612,28 @@ def _split(url: str | None) -> Any:
         return None
 
 
-def _link_stats(tree: lxml_html.HtmlElement, url: str | None) -> tuple[int, set[str]]:
-    """(number of article-like links, folded texts of those links)."""
+@dataclass
+class _Links:
+    count: int  # article-like links anywhere on the page
+    texts: set[str]  # folded texts of those links
+    teasers: int  # distinct targets shown as teaser blocks (headline + snippet)
+    blocks: list[str]  # folded texts of those teaser blocks
+
+
+_BLOCK_TAGS = frozenset({"li", "article", "div", "td", "tr", "section", "dl", "dd", "figure"})
+_TEASER_MAX = 700  # characters: a block longer than this is a container, not one teaser
+
+
+def _link_stats(tree: lxml_html.HtmlElement, url: str | None) -> _Links:
+    """Article-like links on the page, and the teaser blocks (a headline linked to another
+    article followed by a short snippet: the unit of listings, tag and topic pages)."""
     base = _split(url)
     host = (base.hostname or "") if base is not None else ""
+    own = (base.path.rstrip("/"), base.query) if base is not None else None
     count = 0
     texts: set[str] = set()
+    blocks: dict[str, str] = {}
+    cache: dict[Any, str] = {}
     for a in tree.iter("a"):
         href = a.get("href") or ""
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
@@ -587,11 +646,42 @@ def _link_stats(tree: lxml_html.HtmlElement, url: str | None) -> tuple[int, set[
             continue
         if host and target.hostname and not target.hostname.endswith(host.removeprefix("www.")):
             continue
-        if not _SLUGGY.search(unquote(target.path)):
+        if not (_SLUGGY.search(unquote(target.path)) or _ID_QUERY.search(target.query)):
             continue
         count += 1
-        texts.add(_fold(text))
-    return count, texts
+        folded = _fold(text)
+        texts.add(folded)
+        key = target.path.rstrip("/") + "?" + target.query
+        if key in blocks or (target.path.rstrip("/"), target.query) == own:
+            continue
+        block = _teaser_block(a, text, cache)
+        if block:
+            blocks[key] = block
+    return _Links(count, texts, len(blocks), list(blocks.values()))
+
+
+def _teaser_block(a: Any, text: str, cache: dict[Any, str]) -> str | None:
+    """Folded text of the block around a headline link when the block is a teaser: it starts
+    with the headline (give or take a short kicker) and adds a snippet of running text."""
+    el = a.getparent()
+    for _ in range(4):
+        if el is None or not isinstance(el.tag, str) or el.tag in {"body", "main", "html"}:
+            return None
+        if el.tag in _BLOCK_TAGS:
+            if el not in cache:
+                cache[el] = " ".join(el.text_content().split())
+            full = cache[el]
+            if len(full) > _TEASER_MAX:
+                return None
+            extra = len(full) - len(text)
+            if extra >= 40:
+                at = full.find(text)
+                return _fold(full) if 0 <= at <= 40 else None
+        el = el.getparent()
+    return None
+
+
+_ELLIPSIS = re.compile(r"(?:…|\.\s?\.\s?\.|\[\s*(?:…|\.\.\.)\s*\])[\s\W]{0,3}$")
 
 
 def _linked_share(text: str, link_texts: set[str]) -> float:
@@ -605,6 +695,24 @@ def _linked_share(text: str, link_texts: set[str]) -> float:
         if folded and (folded in link_texts or any(folded in t for t in link_texts if len(t) > 10)):
             linked += n
     return linked / total if total else 0.0
+
+
+def _teaser_share(text: str, links: _Links) -> float:
+    """Share of the running text (paragraphs of 25 characters or more) that is a headline, a
+    snippet cut short with an ellipsis, or the text of a teaser block."""
+    total = teaser = 0
+    for para in text.split("\n\n"):
+        n = len(para)
+        if n < 25:
+            continue  # labels (section names, h1) say nothing either way
+        total += n
+        if n <= _TEASER_MAX and _ELLIPSIS.search(para):
+            teaser += n
+            continue
+        folded = _fold(para)
+        if len(folded) >= 15 and (folded in links.texts or any(folded in b for b in links.blocks)):
+            teaser += n
+    return teaser / total if total else 0.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -728,6 +836,7 @@ def _extract(
     sig = _read_signals(tree)
     page_url = _resolve_url(sig, url)
     article = _is_article_page(sig)
+    _prune_boilerplate(tree)
 
     doc = _run_trafilatura(tree, page_url or url, _FAVOR)
     text = _clean_body((doc.text if doc is not None else "") or "")
@@ -738,9 +847,8 @@ def _extract(
         if len(retry_text) > len(text) * _RETRY_RATIO or len(text) < min_chars:
             doc, text = retry, retry_text
 
-    n_links, link_texts = _link_stats(tree, page_url or url)
-    share = _linked_share(text, link_texts)
-    rejected = _rejection(sig, article, url, page_url, text, n_links, share, min_chars)
+    links = _link_stats(tree, page_url or url)
+    rejected = _rejection(sig, article, url, page_url, text, links, min_chars)
 
     site = _site_tokens(sig, doc.sitename if doc else None, page_url or url)
     title = clean_title((doc.title if doc else None) or sig.og_title, site, sig.h1)
@@ -783,10 +891,11 @@ def _rejection(
     url: str | None,
     page_url: str | None,
     text: str,
-    n_links: int,
-    share: float,
+    links: _Links,
     min_chars: int,
 ) -> Rejected | None:
+    n_links = links.count
+    share = _linked_share(text, links.texts)
     cue = _archive_cue(page_url) or _archive_cue(url)
     archive_type = bool(sig.ld_types and sig.ld_types & _ARCHIVE_TYPES and not article)
     if sig.og_type == "profile" and not article:
@@ -795,10 +904,48 @@ def _rejection(
         return Rejected("tag_page", f"archive page ({cue or 'CollectionPage'}), {n_links} links")
     if n_links >= _LISTING_MIN_LINKS and share >= _LISTING_LINK_SHARE:
         return Rejected("listing", f"{n_links} article links, {share:.0%} of the text is headlines")
+    if text.strip():
+        teasers = _teaser_share(text, links)
+        found = _teaser_rejection(sig, article, links, teasers)
+        if found is not None:
+            return found
     if not text.strip():
         return Rejected("no_content", "no main text found")
     if len(text) < min_chars:
         return Rejected("too_short", f"{len(text)} characters < {min_chars}")
+    return None
+
+
+def _archive_marks(sig: _Signals) -> list[str]:
+    marks = sorted(sig.page_classes & _ARCHIVE_CLASSES)
+    if sig.h1 and _ARCHIVE_HEADING.match(sig.h1):
+        marks.append("heading " + sig.h1.split(":")[0].strip())
+    if sig.og_type in {"website", "object"}:
+        marks.append(f"og:type {sig.og_type}")
+    return marks
+
+
+def _teaser_rejection(
+    sig: _Signals, article: bool, links: _Links, teasers: float
+) -> Rejected | None:
+    """Listings and tag/topic pages that reuse the article URL pattern: the text is mostly
+    teasers (headline + snippet cut short) rather than running prose."""
+    detail = f"{links.teasers} teaser blocks, {teasers:.0%} of the text is teasers"
+    if article:
+        # an article page (type or date declared) needs overwhelming evidence
+        if links.teasers >= _TEASER_LISTING and teasers >= 0.8:
+            return Rejected("listing", detail)
+        return None
+    marks = _archive_marks(sig)
+    strong = [m for m in marks if not m.startswith("og:type")]
+    kind = "listing" if links.teasers >= _TEASER_LISTING else "tag_page"
+    if strong and (teasers >= 0.3 or links.teasers >= 3):
+        return Rejected(kind, f"{', '.join(marks)}; {detail}")
+    if teasers >= (0.4 if marks else 0.5) and (links.teasers >= 2 or teasers >= 0.8):
+        return Rejected(
+            "listing" if links.teasers >= 2 else kind,
+            f"{', '.join(marks) or 'no article metadata'}; {detail}",
+        )
     return None
 
 

@@ -75,8 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _OutletServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host: str):
-        super().__init__((host, 0), _Handler)
+    def __init__(self, host: str, port: int = 0):
+        super().__init__((host, port), _Handler)
         self.routes: dict[str, Response] = {}
         self.requests: list[str] = []
 
@@ -167,10 +167,26 @@ class SampleSite:
         return path
 
 
+def _bind(host: str, port: int) -> _OutletServer:
+    """A server on *port* when it is free, else on any free port."""
+    if port:
+        try:
+            return _OutletServer(host, port)
+        except OSError:
+            pass
+    return _OutletServer(host)
+
+
 @contextmanager
-def serve_sample_site(host: str = "127.0.0.1") -> Iterator[SampleSite]:
+def serve_sample_site(host: str = "127.0.0.1", base_port: int = 0) -> Iterator[SampleSite]:
+    """Serve every outlet; with *base_port*, outlet i prefers port base_port + i.
+
+    Stable ports keep URLs, and so article identity, the same from one demo run to the next.
+    """
     outlets = {o.key: o for o in load_outlets()}
-    servers = {key: _OutletServer(host) for key in outlets}
+    servers = {
+        key: _bind(host, base_port + i if base_port else 0) for i, key in enumerate(outlets)
+    }
     threads = []
     try:
         bases = {key: f"http://{host}:{srv.server_address[1]}" for key, srv in servers.items()}

@@ -4,10 +4,12 @@ Builds a loopback site of real-size news pages (100-200 KB each: inline CSS and 
 sidebars, comments around a real-length article), then
 
 1. baseline: bare ``trafilatura.extract`` of every page, one after another, in this process;
-2. Marsad: ``marsad crawl`` of the whole site (sitemap -> pages -> extract -> store), as a user runs it.
+2. Marsad: ``marsad crawl`` of the whole site (sitemap -> pages -> extract -> store),
+   as a user runs it.
 
-Prints pages per second for both, their ratio (target >= 1.5 on a 2-core machine), and the crawl's
-memory (RSS of the crawl process and its extraction workers, sampled over the run: it must stay flat).
+Prints pages per second for both, their ratio (target >= 1.5 on a 2-core machine), and the
+crawl's memory (RSS of the crawl process and its extraction workers, sampled over the run: it
+must stay flat).
 
     .venv/bin/python bench/crawl_bench.py [--pages 1000] [--shared ../shared]
 
@@ -32,8 +34,28 @@ from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
 
-WORDS = ("الأخبار السياسة الاقتصاد الرياضة الثقافة المجتمع الرأي الفيديو الصور الطقس "
-         "Politique Économie Sport Culture Société Opinion Vidéos Monde Maroc Afrique").split()
+WORDS = [
+    "الأخبار",
+    "السياسة",
+    "الاقتصاد",
+    "الرياضة",
+    "الثقافة",
+    "المجتمع",
+    "الرأي",
+    "الفيديو",
+    "الصور",
+    "الطقس",
+    "Politique",
+    "Économie",
+    "Sport",
+    "Culture",
+    "Société",
+    "Opinion",
+    "Vidéos",
+    "Monde",
+    "Maroc",
+    "Afrique",
+]
 
 
 def article_texts(shared: Path) -> list[tuple[str, str, str]]:
@@ -80,7 +102,9 @@ def teaser_cards(rng: random.Random, title: str, size: int) -> str:
     return "".join(cards)
 
 
-def render_page(rng: random.Random, index: int, lang: str, title: str, text: str, base: str) -> bytes:
+def render_page(
+    rng: random.Random, index: int, lang: str, title: str, text: str, base: str
+) -> bytes:
     direction = "rtl" if lang == "ar" else "ltr"
     target = rng.randrange(100_000, 200_000)
     menu = "".join(f'<li><a href="/section/{w}">{w}</a></li>' for w in WORDS * 6)
@@ -89,7 +113,7 @@ def render_page(rng: random.Random, index: int, lang: str, title: str, text: str
         for i in range(60)
     )
     comments = "".join(
-        f'<div class="comment"><b>Lecteur {i}</b><p>{escape(text[i * 40:i * 40 + 120])}</p></div>'
+        f'<div class="comment"><b>Lecteur {i}</b><p>{escape(text[i * 40 : i * 40 + 120])}</p></div>'
         for i in range(15)
     )
     paragraphs = "".join(f"<p>{escape(p.strip())}</p>" for p in text.split("\n") if p.strip())
@@ -98,14 +122,15 @@ def render_page(rng: random.Random, index: int, lang: str, title: str, text: str
         f"<title>{escape(title)} - Bench Daily</title>"
         f'<link rel="canonical" href="{base}/news/{index}.html">'
         f'<meta property="og:type" content="article">'
-        f'<meta property="article:published_time" content="2024-0{1 + index % 9}-1{index % 10}T08:00:00Z">'
+        '<meta property="article:published_time" '
+        f'content="2024-0{1 + index % 9}-1{index % 10}T08:00:00Z">'
     )
     body = (
         f'<body><header><nav><ul class="menu">{menu}</ul></nav></header>'
         f'<main><article><h1>{escape(title)}</h1><p class="byline">Bench Daily</p>'
         f"{paragraphs}</article>"
         f'<section class="comments">{comments}</section></main>'
-        f'<aside><h3>Related</h3><ul>{related}</ul></aside>'
+        f"<aside><h3>Related</h3><ul>{related}</ul></aside>"
         f"<footer><p>© Bench Daily</p>{menu}</footer></body></html>"
     )
     filler = max(0, target - len((head + body).encode()))
@@ -125,7 +150,9 @@ class Site:
         self.pages: dict[str, bytes] = {}
         for i in range(pages):
             lang, title, text = texts[i % len(texts)]
-            self.pages[f"/news/{i}.html"] = render_page(rng, i, lang, f"{title} ({i})", text, self.base)
+            self.pages[f"/news/{i}.html"] = render_page(
+                rng, i, lang, f"{title} ({i})", text, self.base
+            )
         urls = "".join(f"<url><loc>{self.base}{path}</loc></url>" for path in self.pages)
         self.pages["/sitemap.xml"] = (
             '<?xml version="1.0" encoding="UTF-8"?>'
@@ -140,7 +167,9 @@ class Site:
             def do_GET(self) -> None:
                 body = site.pages.get(self.path)
                 self.send_response(200 if body else 404)
-                kind = "application/xml" if self.path.endswith(".xml") else "text/html; charset=utf-8"
+                kind = (
+                    "application/xml" if self.path.endswith(".xml") else "text/html; charset=utf-8"
+                )
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body or b"")))
                 self.end_headers()
@@ -176,7 +205,9 @@ def tree_rss_mb(pid: int) -> float:
         current = todo.pop()
         try:
             status = Path(f"/proc/{current}/status").read_text()
-            total += int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS")))
+            total += int(
+                next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS"))
+            )
             for task in Path(f"/proc/{current}/task").iterdir():
                 children = (task / "children").read_text().split()
                 todo.extend(int(child) for child in children)
@@ -191,21 +222,40 @@ def run_crawl(site: Site, workdir: Path, workers: int) -> tuple[dict, float, lis
     port = site.base.rsplit(":", 1)[1]
     (config / "sources.toml").write_text(
         f'[sources.bench]\nname = "Bench Daily"\nlang = "ar"\ndomains = ["127.0.0.1:{port}"]\n'
-        f'sitemaps = ["{site.base}/sitemap.xml"]\n', encoding="utf-8")
-    (config / "topics.toml").write_text((ROOT / "config" / "topics.toml").read_text("utf-8"),
-                                        encoding="utf-8")
+        f'sitemaps = ["{site.base}/sitemap.xml"]\n',
+        encoding="utf-8",
+    )
+    (config / "topics.toml").write_text(
+        (ROOT / "config" / "topics.toml").read_text("utf-8"), encoding="utf-8"
+    )
     command = [
-        sys.executable, "-m", "crawler", "--config", str(config),
-        "--db", f"sqlite:///{workdir / 'bench.db'}", "crawl", "--format", "json",
-        "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", f"MARSAD_EXTRACT_WORKERS={workers}",
+        sys.executable,
+        "-m",
+        "crawler",
+        "--config",
+        str(config),
+        "--db",
+        f"sqlite:///{workdir / 'bench.db'}",
+        "crawl",
+        "--format",
+        "json",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=16",
+        "-s",
+        f"MARSAD_EXTRACT_WORKERS={workers}",
     ]
     samples: list[float] = []
     out_path, err_path = workdir / "crawl.json", workdir / "crawl.log"
     start = time.perf_counter()
-    with out_path.open("w") as out, err_path.open("w") as err, subprocess.Popen(
-        command, stdout=out, stderr=err, cwd=ROOT
-    ) as proc:
+    with (
+        out_path.open("w") as out,
+        err_path.open("w") as err,
+        subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT) as proc,
+    ):
         while proc.poll() is None:
             samples.append(tree_rss_mb(proc.pid))
             time.sleep(0.5)
@@ -216,17 +266,23 @@ def run_crawl(site: Site, workdir: Path, workers: int) -> tuple[dict, float, lis
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    parser.add_argument("--workers", type=int, default=-1, help="extraction processes (-1: per core)")
+    parser.add_argument(
+        "--workers", type=int, default=-1, help="extraction processes (-1: per core)"
+    )
     args = parser.parse_args()
 
     with Site(args.pages, args.shared) as site, tempfile.TemporaryDirectory() as tmp:
         articles = [body for path, body in site.pages.items() if path.startswith("/news/")]
         sizes = sorted(len(body) for body in articles)
-        print(f"site: {len(articles)} pages, {sizes[0] // 1024}-{sizes[-1] // 1024} KB "
-              f"(median {sizes[len(sizes) // 2] // 1024} KB), cores: {os.cpu_count()}")
+        print(
+            f"site: {len(articles)} pages, {sizes[0] // 1024}-{sizes[-1] // 1024} KB "
+            f"(median {sizes[len(sizes) // 2] // 1024} KB), cores: {os.cpu_count()}"
+        )
         bare = bare_trafilatura(articles)
         bare_rate = len(articles) / bare
         print(f"bare trafilatura.extract, 1 core: {bare_rate:7.1f} pages/s ({bare:.1f} s)")
@@ -235,14 +291,19 @@ def main() -> None:
         (source,) = summary["sources"]
         stored = source["articles_stored"]
         crawl_rate = stored / summary["elapsed_seconds"]
-        print(f"marsad crawl (fetch+extract+tag+store): {crawl_rate:7.1f} pages/s "
-              f"({stored} stored in {summary['elapsed_seconds']:.1f} s; {wall:.1f} s with start-up)")
+        print(
+            f"marsad crawl (fetch+extract+tag+store): {crawl_rate:7.1f} pages/s "
+            f"({stored} stored in {summary['elapsed_seconds']:.1f} s; {wall:.1f} s with start-up)"
+        )
         print(f"ratio crawl / bare single-core: {crawl_rate / bare_rate:.2f}x (target >= 1.5x)")
         if samples:
             quarter = max(1, len(samples) // 4)
             marks = [samples[min(i * quarter, len(samples) - 1)] for i in range(4)] + [samples[-1]]
-            print("RSS of crawl + workers (MB) at 0/25/50/75/100% of the run: "
-                  + " / ".join(f"{m:.0f}" for m in marks) + f"; peak {max(samples):.0f} MB")
+            print(
+                "RSS of crawl + workers (MB) at 0/25/50/75/100% of the run: "
+                + " / ".join(f"{m:.0f}" for m in marks)
+                + f"; peak {max(samples):.0f} MB"
+            )
         if stored != len(articles):
             print(f"WARNING: {len(articles) - stored} pages not stored: {source}")
 

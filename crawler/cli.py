@@ -44,7 +44,9 @@ class State:
 
 def _setup_logging(verbose: int) -> None:
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,12 +86,21 @@ def _parse_setting(pairs: tuple[str, ...]) -> dict[str, Any]:
 @cli.command()
 @click.argument("sources", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a Scrapy or MARSAD_ setting, e.g. -s DOWNLOAD_DELAY=2.")
-@click.option("--progress/--no-progress", default=True, help="Live table on stderr (terminal only).")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a Scrapy or MARSAD_ setting, e.g. -s DOWNLOAD_DELAY=2.",
+)
+@click.option(
+    "--progress/--no-progress", default=True, help="Live table on stderr (terminal only)."
+)
 @click.pass_obj
-def crawl(state: State, sources: tuple[str, ...], fmt: str, overrides: tuple[str, ...],
-          progress: bool) -> None:
+def crawl(
+    state: State, sources: tuple[str, ...], fmt: str, overrides: tuple[str, ...], progress: bool
+) -> None:
     """Crawl SOURCES (default: every enabled source) and print a per-source summary.
 
     Exit status: 0 when every source succeeded, 1 when some failed, 2 for usage or config errors.
@@ -134,7 +145,9 @@ def _select_sources(config: Config, keys: tuple[str, ...]) -> list:  # type: ign
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--url", help="The page's URL (default: its canonical or og:url).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl")
-@click.option("--workers", type=int, default=-1, help="Extraction processes (default: one per core).")
+@click.option(
+    "--workers", type=int, default=-1, help="Extraction processes (default: one per core)."
+)
 @click.pass_obj
 def extract(state: State, files: tuple[str, ...], url: str | None, fmt: str, workers: int) -> None:
     """Extract and tag saved pages (plain or .gz); no database. One record per file."""
@@ -176,7 +189,8 @@ def sources_check(state: State, online: bool, timeout: float) -> None:
 
     config = state.config()
     click.echo(
-        f"{config.directory}: {len(config.sources)} sources and {len(config.topics)} topics are valid."
+        f"{config.directory}: {len(config.sources)} sources and "
+        f"{len(config.topics)} topics are valid."
     )
     if not online:
         return
@@ -206,8 +220,13 @@ def db_upgrade(state: State, revision: str) -> None:
 
 
 @cli.command()
-@click.option("--db", "demo_db", default="sqlite:///marsad-demo.db", show_default=True,
-              help="Database for the demo.")
+@click.option(
+    "--db",
+    "demo_db",
+    default="sqlite:///marsad-demo.db",
+    show_default=True,
+    help="Database for the demo.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_obj
 def demo(state: State, demo_db: str, fmt: str) -> None:
@@ -217,12 +236,20 @@ def demo(state: State, demo_db: str, fmt: str) -> None:
     config_dir = resolve_config_dir(state.config_dir)
     result, articles = run_demo(demo_db, config_dir, log_level=state.log_level)
     if fmt == "json":
-        click.echo(json.dumps({"crawl": result.to_dict(), "articles": articles},
-                              ensure_ascii=False, indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {"crawl": result.to_dict(), "articles": articles},
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
     else:
         output.print_summary(result)
         output.print_articles(articles)
-        click.echo(f"\nDemo database: {output.safe_url(demo_db)}  (run `marsad --db {demo_db} ...`)")
+        click.echo(
+            f"\nDemo database: {output.safe_url(demo_db)}  (run `marsad --db {demo_db} ...`)"
+        )
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 

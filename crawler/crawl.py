@@ -63,6 +63,7 @@ def build_settings(
     settings.set("MARSAD_DB_URL", db_url, priority="cmdline")
     settings.set("MARSAD_CONFIG_DIR", config_dir, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    settings.set("LOG_FORMAT", "%(levelname)s %(name)s: %(message)s", priority="cmdline")
     settings.set("MARSAD_PROGRESS", progress, priority="cmdline")
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
@@ -75,7 +76,10 @@ def run_crawl(sources: Sequence[Source], settings: Settings) -> CrawlResult:
 
     started = datetime.now(UTC)
     clock = time.monotonic()
-    process = CrawlerProcess(settings, install_root_handler=True)
+    # Scrapy installs its own root handler at LOG_LEVEL; ours would print everything twice.
+    for handler in list(logging.root.handlers):
+        logging.root.removeHandler(handler)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(NewsSpider)
     process.crawl(crawler, sources=list(sources))
     process.start()

@@ -17,10 +17,14 @@ from crawler.sample_site import serve_sample_site
 DEMO_BASE_PORT = 8761
 
 
-def run_demo(db_url: str, config_dir: Path, log_level: str = "WARNING"
-             ) -> tuple[CrawlResult, list[dict[str, Any]]]:
+def run_demo(
+    db_url: str, config_dir: Path, log_level: str = "WARNING"
+) -> tuple[CrawlResult, list[dict[str, Any]]]:
     engine = db.make_engine(db_url)
-    with tempfile.TemporaryDirectory(prefix="marsad-demo-") as tmp, serve_sample_site(base_port=DEMO_BASE_PORT) as site:
+    with (
+        tempfile.TemporaryDirectory(prefix="marsad-demo-") as tmp,
+        serve_sample_site(base_port=DEMO_BASE_PORT) as site,
+    ):
         site.write_config(Path(tmp), topics_from=config_dir)
         config = load_config(tmp)
         settings = build_settings(db_url, tmp, LOCAL_SETTINGS, log_level=log_level)

@@ -82,7 +82,7 @@ class ProgressDisplay:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ProgressDisplay:
         if not crawler.settings.getbool("MARSAD_PROGRESS") or not sys.stderr.isatty():
-            raise NotConfigured("progress display is off")
+            raise NotConfigured
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)

@@ -76,6 +76,7 @@ _RETRY_RATIO = 3.0  # ... and keep its text when this many times longer (or ours
 _EXTENSIVE_DATES = True  # htmldate's guesses from free text: only as a last, guarded resort
 _LISTING_MIN_LINKS = 12  # article-like links on the page before a listing is considered
 _LISTING_LINK_SHARE = 0.5  # share of body characters that are headlines linked elsewhere
+_RUNNING_CHECK = 3  # below this many times min_chars, also measure the running text alone
 _TEASER_LISTING = 5  # teaser blocks (headline + snippet) that make a listing rather than a tag page
 
 # --------------------------------------------------------------------------------------------
@@ -618,27 +619,34 @@ class _Links:
     texts: set[str]  # folded texts of those links
     teasers: int  # distinct targets shown as teaser blocks (headline + snippet)
     blocks: list[str]  # folded texts of those teaser blocks
+    anchors: set[str]  # every link text of 4 characters or more (menus, share buttons)
 
 
 _BLOCK_TAGS = frozenset({"li", "article", "div", "td", "tr", "section", "dl", "dd", "figure"})
 _TEASER_MAX = 700  # characters: a block longer than this is a container, not one teaser
 
 
-def _link_stats(tree: lxml_html.HtmlElement, url: str | None) -> _Links:
+def _link_stats(
+    tree: lxml_html.HtmlElement, url: str | None, titles: tuple[str | None, ...] = ()
+) -> _Links:
     """Article-like links on the page, and the teaser blocks (a headline linked to another
     article followed by a short snippet: the unit of listings, tag and topic pages)."""
     base = _split(url)
     host = (base.hostname or "") if base is not None else ""
-    own = (base.path.rstrip("/"), base.query) if base is not None else None
+    here = (base.path.rstrip("/"), base.query) if base is not None else None
+    own = {_fold(t) for t in titles if t}
     count = 0
     texts: set[str] = set()
     blocks: dict[str, str] = {}
     cache: dict[Any, str] = {}
+    anchors: set[str] = set()
     for a in tree.iter("a"):
+        text = " ".join(a.text_content().split())
+        if len(text) >= 4:
+            anchors.add(text)
         href = a.get("href") or ""
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
-        text = " ".join(a.text_content().split())
         if len(text) < 15 or len(text.split()) < 3:
             continue
         target = _split(_join(url, href))
@@ -652,17 +660,22 @@ def _link_stats(tree: lxml_html.HtmlElement, url: str | None) -> _Links:
         folded = _fold(text)
         texts.add(folded)
         key = target.path.rstrip("/") + "?" + target.query
-        if key in blocks or (target.path.rstrip("/"), target.query) == own:
+        if key in blocks or (target.path.rstrip("/"), target.query) == here:
             continue
-        block = _teaser_block(a, text, cache)
+        if folded in own:
+            continue  # the page's own headline, linked to itself
+        block = _teaser_block(a, text, key, url, cache)
         if block:
             blocks[key] = block
-    return _Links(count, texts, len(blocks), list(blocks.values()))
+    return _Links(count, texts, len(blocks), list(blocks.values()), anchors)
 
 
-def _teaser_block(a: Any, text: str, cache: dict[Any, str]) -> str | None:
+def _teaser_block(
+    a: Any, text: str, key: str, url: str | None, cache: dict[Any, str]
+) -> str | None:
     """Folded text of the block around a headline link when the block is a teaser: it starts
-    with the headline (give or take a short kicker) and adds a snippet of running text."""
+    with the headline (give or take a short kicker), links to no other article, and adds a
+    snippet of running text outside links."""
     el = a.getparent()
     for _ in range(4):
         if el is None or not isinstance(el.tag, str) or el.tag in {"body", "main", "html"}:
@@ -673,10 +686,18 @@ def _teaser_block(a: Any, text: str, cache: dict[Any, str]) -> str | None:
             full = cache[el]
             if len(full) > _TEASER_MAX:
                 return None
-            extra = len(full) - len(text)
-            if extra >= 40:
-                at = full.find(text)
-                return _fold(full) if 0 <= at <= 40 else None
+            if len(full) - len(text) >= 40:
+                if not 0 <= full.find(text) <= 40:
+                    return None
+                linked = 0
+                for other in el.iter("a"):
+                    other_text = " ".join(other.text_content().split())
+                    linked += len(other_text)
+                    target = _split(_join(url, other.get("href") or ""))
+                    other_key = target.path.rstrip("/") + "?" + target.query if target else key
+                    if len(other_text) >= 15 and other_key != key:
+                        return None  # a second headline: a list, not one teaser
+                return _fold(full) if len(full) - linked >= 40 else None
         el = el.getparent()
     return None
 
@@ -697,9 +718,10 @@ def _linked_share(text: str, link_texts: set[str]) -> float:
     return linked / total if total else 0.0
 
 
-def _teaser_share(text: str, links: _Links) -> float:
+def _teaser_share(text: str, links: _Links) -> tuple[float, int]:
     """Share of the running text (paragraphs of 25 characters or more) that is a headline, a
-    snippet cut short with an ellipsis, or the text of a teaser block."""
+    snippet cut short with an ellipsis, or the text of a teaser block; and the characters of
+    running text left (prose)."""
     total = teaser = 0
     for para in text.split("\n\n"):
         n = len(para)
@@ -712,7 +734,7 @@ def _teaser_share(text: str, links: _Links) -> float:
         folded = _fold(para)
         if len(folded) >= 15 and (folded in links.texts or any(folded in b for b in links.blocks)):
             teaser += n
-    return teaser / total if total else 0.0
+    return (teaser / total if total else 0.0), total - teaser
 
 
 # --------------------------------------------------------------------------------------------
@@ -847,8 +869,9 @@ def _extract(
         if len(retry_text) > len(text) * _RETRY_RATIO or len(text) < min_chars:
             doc, text = retry, retry_text
 
-    links = _link_stats(tree, page_url or url)
-    rejected = _rejection(sig, article, url, page_url, text, links, min_chars)
+    links = _link_stats(tree, page_url or url, (sig.h1, sig.og_title))
+    headings = (doc.title, doc.description) if doc is not None else ()
+    rejected = _rejection(sig, article, url, page_url, text, links, min_chars, headings)
 
     site = _site_tokens(sig, doc.sitename if doc else None, page_url or url)
     title = clean_title((doc.title if doc else None) or sig.og_title, site, sig.h1)
@@ -893,6 +916,7 @@ def _rejection(
     text: str,
     links: _Links,
     min_chars: int,
+    headings: tuple[str | None, ...] = (),
 ) -> Rejected | None:
     n_links = links.count
     share = _linked_share(text, links.texts)
@@ -905,15 +929,30 @@ def _rejection(
     if n_links >= _LISTING_MIN_LINKS and share >= _LISTING_LINK_SHARE:
         return Rejected("listing", f"{n_links} article links, {share:.0%} of the text is headlines")
     if text.strip():
-        teasers = _teaser_share(text, links)
-        found = _teaser_rejection(sig, article, links, teasers)
+        found = _teaser_rejection(sig, article, links, text, min_chars)
         if found is not None:
             return found
     if not text.strip():
         return Rejected("no_content", "no main text found")
     if len(text) < min_chars:
         return Rejected("too_short", f"{len(text)} characters < {min_chars}")
+    if len(text) < _RUNNING_CHECK * min_chars:
+        running = _running_length(text, (*headings, sig.h1, sig.og_title), links.anchors)
+        if running < min_chars:
+            return Rejected(
+                "too_short", f"{running} characters of running text < {min_chars} ({len(text)})"
+            )
     return None
+
+
+def _running_length(text: str, headings: tuple[str | None, ...], anchors: set[str]) -> int:
+    """Length of the text without what repeats the headline or standfirst and without link
+    texts (kickers, share buttons): a caption and a headline are not an article."""
+    rest = text
+    for piece in sorted({*(" ".join(h.split()) for h in headings if h), *anchors}, key=len)[::-1]:
+        if len(piece) >= 4 and piece in rest:
+            rest = rest.replace(piece, " ")
+    return len(" ".join(rest.split()))
 
 
 def _archive_marks(sig: _Signals) -> list[str]:
@@ -926,26 +965,31 @@ def _archive_marks(sig: _Signals) -> list[str]:
 
 
 def _teaser_rejection(
-    sig: _Signals, article: bool, links: _Links, teasers: float
+    sig: _Signals, article: bool, links: _Links, text: str, min_chars: int
 ) -> Rejected | None:
     """Listings and tag/topic pages that reuse the article URL pattern: the text is mostly
-    teasers (headline + snippet cut short) rather than running prose."""
-    detail = f"{links.teasers} teaser blocks, {teasers:.0%} of the text is teasers"
+    teasers (headline + snippet cut short) rather than running prose. The more the page says
+    it is not an article (archive classes, an archive heading, og:type website, no article
+    type or date), the less teaser evidence is needed; prose outside teasers always vetoes."""
+    share, prose = _teaser_share(text, links)
+    detail = f"{links.teasers} teaser blocks, {share:.0%} of the text is teasers"
     if article:
-        # an article page (type or date declared) needs overwhelming evidence
-        if links.teasers >= _TEASER_LISTING and teasers >= 0.8:
+        # declared an article (type or date): only a page with hardly any prose of its own
+        if links.teasers >= _TEASER_LISTING and share >= 0.8 and prose < min_chars:
             return Rejected("listing", detail)
         return None
     marks = _archive_marks(sig)
     strong = [m for m in marks if not m.startswith("og:type")]
     kind = "listing" if links.teasers >= _TEASER_LISTING else "tag_page"
-    if strong and (teasers >= 0.3 or links.teasers >= 3):
-        return Rejected(kind, f"{', '.join(marks)}; {detail}")
-    if teasers >= (0.4 if marks else 0.5) and (links.teasers >= 2 or teasers >= 0.8):
-        return Rejected(
-            "listing" if links.teasers >= 2 else kind,
-            f"{', '.join(marks) or 'no article metadata'}; {detail}",
-        )
+    cues = ", ".join(marks) or "no article metadata"
+    if strong and (share >= 0.3 or links.teasers >= 3) and prose < 5 * min_chars:
+        return Rejected(kind, f"{cues}; {detail}")
+    if (
+        links.teasers >= 2
+        and share >= (0.4 if marks else 0.5)
+        and prose < _RUNNING_CHECK * min_chars
+    ):
+        return Rejected("listing", f"{cues}; {detail}")
     return None
 
 

@@ -31,9 +31,20 @@ def to_record(path: Path, page: PageResult, tagger: Tagger) -> dict[str, Any]:
     record: dict[str, Any] = {"path": str(path), "encoding": page.encoding}
     result = page.result
     if isinstance(result, Rejected):
-        return {**record, "rejected": result.reason, "detail": result.detail, "url": None,
-                "title": None, "author": None, "date": None, "date_source": None,
-                "language": None, "text": None, "topics": {}, "matches": []}
+        return {
+            **record,
+            "rejected": result.reason,
+            "detail": result.detail,
+            "url": None,
+            "title": None,
+            "author": None,
+            "date": None,
+            "date_source": None,
+            "language": None,
+            "text": None,
+            "topics": {},
+            "matches": [],
+        }
     tags = tagger.tag(result.title, result.text, result.language)
     return {
         **record,

@@ -49,7 +49,10 @@ def probe(source: Source, kind: str, url: str, timeout: float) -> ProbeResult:
 
 def probe_sources(sources: Iterable[Source], timeout: float = 15.0) -> Iterator[ProbeResult]:
     for source in sources:
-        for kind, urls in (("feed", source.feeds), ("sitemap", source.sitemaps),
-                           ("section", source.sections)):
+        for kind, urls in (
+            ("feed", source.feeds),
+            ("sitemap", source.sitemaps),
+            ("section", source.sections),
+        ):
             for url in urls:
                 yield probe(source, kind, url, timeout)

@@ -14,7 +14,7 @@ class StatsLike(Protocol):
 
 
 def count(stats: StatsLike | None, source: str, name: str, n: int = 1) -> None:
-    """Add *n* to one per-source counter, e.g. ``count(stats, "hespress-ar", "rejected/listing")``."""
+    """Add *n* to a per-source counter: ``count(stats, "hespress-ar", "rejected/listing")``."""
     if stats is not None:
         stats.inc_value(f"{PREFIX}/{source}/{name}", n)
 

@@ -1,4 +1,4 @@
-"""Drops an article already stored or already seen in this crawl (same URL, or same text from one source)."""
+"""Drops articles already stored or seen in this crawl (same URL, or same source and text)."""
 
 from __future__ import annotations
 

@@ -72,9 +72,7 @@ def parse_sitemap(body: bytes) -> tuple[str, list[Link]]:
             raise DiscoveryError(f"bad gzip sitemap: {exc}") from exc
         if len(body) > MAX_SITEMAP_BYTES:
             raise DiscoveryError("sitemap larger than 50 MB uncompressed")
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, recover=True, huge_tree=False
-    )
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
     try:
         root = etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError as exc:

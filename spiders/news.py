@@ -57,8 +57,11 @@ def classify_failure(failure: Failure) -> str:
         return "dns"
     if isinstance(
         exc,
-        ConnectionRefusedError | ConnectError | ResponseNeverReceived
-        | DownloadConnectionRefusedError | DownloadFailedError,
+        ConnectionRefusedError
+        | ConnectError
+        | ResponseNeverReceived
+        | DownloadConnectionRefusedError
+        | DownloadFailedError,
     ):
         return "connection"
     if isinstance(exc, ResponseFailed | ResponseDataLossError):
@@ -149,9 +152,11 @@ class NewsSpider(scrapy.Spider):
         self._entry_ok(response)
         for link in links:
             if not self._too_old(source, link.date):
-                yield from self._article(source, link, PageHints(
-                    feed_date=link.date, feed_title=link.title, source_lang=source.lang
-                ))
+                yield from self._article(
+                    source,
+                    link,
+                    PageHints(feed_date=link.date, feed_title=link.title, source_lang=source.lang),
+                )
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         source = self._source(response)
@@ -235,7 +240,7 @@ class NewsSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         source = request.meta.get(SOURCE_META, "?")
-        if isinstance(failure.value, IgnoreRequest):
+        if isinstance(failure.value, IgnoreRequest) and not isinstance(failure.value, HttpError):
             if "robots.txt" in str(failure.value):
                 count(self.crawler.stats, source, "robots_blocked")
             return  # our own skips (offsite, already stored) are counted where they happen

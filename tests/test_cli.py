@@ -93,7 +93,17 @@ def test_extract_plain_and_gzip_windows_1256(runner: CliRunner, tmp_path: Path) 
         assert record["language"] == "ar"
         assert "\ufffd" not in record["text"] and "الدفاع الجوي" in record["text"]
         assert {"defense", "israel", "morocco"} <= set(record["topics"])
-    for key in ("path", "url", "title", "author", "date", "date_source", "language", "text", "topics"):
+    for key in (
+        "path",
+        "url",
+        "title",
+        "author",
+        "date",
+        "date_source",
+        "language",
+        "text",
+        "topics",
+    ):
         assert key in records[0]
 
 
@@ -111,8 +121,10 @@ def test_extract_many_files_with_workers_keeps_order(runner: CliRunner, tmp_path
 
 
 def test_extract_rejects_a_listing_page_with_reason(runner: CliRunner, tmp_path: Path) -> None:
-    links = "".join(f'<li><a href="/2024/05/a{i}.html">عنوان الخبر رقم {i} عن الاقتصاد</a></li>'
-                    for i in range(40))
+    links = "".join(
+        f'<li><a href="/2024/05/a{i}.html">عنوان الخبر رقم {i} عن الاقتصاد</a></li>'
+        for i in range(40)
+    )
     path = tmp_path / "list.html"
     path.write_text(f"<html><body><h1>سياسة</h1><ul>{links}</ul></body></html>", encoding="utf-8")
     result = runner.invoke(cli, ["extract", str(path)])

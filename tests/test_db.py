@@ -20,16 +20,32 @@ from crawler.tagging import Evidence, TopicTag
 from pipelines.normalize import normalize_article
 
 
-def make_item(url: str = "https://www.example.ma/politique/article-1.html",
-              text_body: str = "وقع المغرب وإسرائيل مذكرة تفاهم في مجال الدفاع.") -> ArticleItem:
+def make_item(
+    url: str = "https://www.example.ma/politique/article-1.html",
+    text_body: str = "وقع المغرب وإسرائيل مذكرة تفاهم في مجال الدفاع.",
+) -> ArticleItem:
     extracted = Extracted(
-        url=url, title="المغرب وإسرائيل يوقعان مذكرة دفاع", text=text_body, author="هيئة التحرير",
-        published=datetime(2021, 11, 24, 10, 0, tzinfo=UTC), date_source="page", language="ar",
-        description=None, image=None, categories=("سياسة",), tags=(),
+        url=url,
+        title="المغرب وإسرائيل يوقعان مذكرة دفاع",
+        text=text_body,
+        author="هيئة التحرير",
+        published=datetime(2021, 11, 24, 10, 0, tzinfo=UTC),
+        date_source="page",
+        language="ar",
+        description=None,
+        image=None,
+        categories=("سياسة",),
+        tags=(),
     )
-    item = ArticleItem(source="sample", fetched_url=url + "?utm_source=rss", extracted=extracted,
-                       encoding="utf-8", raw=gzip.compress(b"<html>...</html>"),
-                       raw_compression="gzip", alias_keys=("https://example.ma/old-address",))
+    item = ArticleItem(
+        source="sample",
+        fetched_url=url + "?utm_source=rss",
+        extracted=extracted,
+        encoding="utf-8",
+        raw=gzip.compress(b"<html>...</html>"),
+        raw_compression="gzip",
+        alias_keys=("https://example.ma/old-address",),
+    )
     item = normalize_article(item)
     item.topics = [TopicTag("defense", 3.0, (Evidence("الدفاع", "text", 7, "مجال الدفاع"),))]
     return item
@@ -76,7 +92,9 @@ def test_store_saves_once_with_aliases_topics_and_raw(db_url: str) -> None:
         assert article.topics[0].evidence[0]["term"] == "الدفاع"
         assert article.raw is not None and gzip.decompress(article.raw.content).startswith(b"<html")
         assert article.published_at is not None and article.published_at.year == 2021
-        assert session.scalar(select(func.count()).select_from(ArticleUrl)) == 2  # canonical + redirected-from (utm variant = same key)
+        assert (
+            session.scalar(select(func.count()).select_from(ArticleUrl)) == 2
+        )  # canonical + redirected-from (utm variant = same key)
     assert store.find_duplicate([item.url_key], "other", "x") == article_id
     assert store.find_duplicate(["nothing"], "sample", item.content_hash) == article_id
     engine.dispose()

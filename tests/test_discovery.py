@@ -39,7 +39,10 @@ NEWS = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 def test_rss_entries_dates_in_utc() -> None:
     links = parse_feed(RSS)
-    assert [link.url for link in links] == ["https://news.example.ma/a/1", "https://news.example.ma/a/2"]
+    assert [link.url for link in links] == [
+        "https://news.example.ma/a/1",
+        "https://news.example.ma/a/2",
+    ]
     assert links[0].date == datetime(2021, 11, 24, 9, 30, tzinfo=UTC)
     assert links[0].title == "المغرب وإسرائيل"
     assert links[1].date is None

@@ -19,8 +19,16 @@ from crawler.db import Article
 from crawler.sample_site import SampleSite, serve_sample_site
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-        "-s", "MARSAD_RETRY_BACKOFF_BASE=0.05", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16"]
+FAST = [
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "MARSAD_RETRY_BACKOFF_BASE=0.05",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=16",
+]
 MOJIBAKE = set("ÇÏÑÓÚáãäåæÙØ")  # what Arabic looks like decoded with the wrong Western codec
 
 pytestmark = pytest.mark.slow
@@ -29,8 +37,13 @@ pytestmark = pytest.mark.slow
 def marsad(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
     env.pop("MARSAD_DB_URL", None)
-    return subprocess.run([sys.executable, "-m", "crawler", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +137,9 @@ def test_crawl_stores_every_article_once_then_nothing_new(
     assert total(again, "known_skipped") >= len(expected) - 5
     assert len(stored(db_url)) == len(expected)
     refetched = [
-        path for outlet in site.outlets for path in site.requests(outlet)[before[outlet]:]
+        path
+        for outlet in site.outlets
+        for path in site.requests(outlet)[before[outlet] :]
         if site.url(outlet, path) in expected
     ]
     assert refetched == []
@@ -140,11 +155,22 @@ def test_dead_source_fails_the_crawl_with_exit_1(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     (tmp_path / "sources.toml").write_text(
         f'[sources.dead]\nname = "Dead"\nlang = "ar"\ndomains = ["127.0.0.1:{port}"]\n'
-        f'feeds = ["http://127.0.0.1:{port}/feed"]\n', encoding="utf-8")
-    (tmp_path / "topics.toml").write_text((REPO_CONFIG / "topics.toml").read_text("utf-8"),
-                                          encoding="utf-8")
-    proc = marsad("--config", str(tmp_path), "--db", f"sqlite:///{tmp_path}/d.db",
-                  "crawl", "--format", "json", *FAST)
+        f'feeds = ["http://127.0.0.1:{port}/feed"]\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "topics.toml").write_text(
+        (REPO_CONFIG / "topics.toml").read_text("utf-8"), encoding="utf-8"
+    )
+    proc = marsad(
+        "--config",
+        str(tmp_path),
+        "--db",
+        f"sqlite:///{tmp_path}/d.db",
+        "crawl",
+        "--format",
+        "json",
+        *FAST,
+    )
     assert proc.returncode == 1, proc.stderr
     summary = json.loads(proc.stdout)
     (dead,) = summary["sources"]

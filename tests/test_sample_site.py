@@ -103,7 +103,8 @@ def _sitemap_entries(site: SampleSite, key: str) -> dict[str, str]:
         todo += [loc.text for loc in root.findall("sm:sitemap/sm:loc", NS)]
         for url in root.findall("sm:url", NS):
             date = url.findtext("sm:lastmod", namespaces=NS) or url.findtext(
-                "news:news/news:publication_date", namespaces=NS)
+                "news:news/news:publication_date", namespaces=NS
+            )
             assert date, "every sitemap entry carries a date"
             out[url.findtext("sm:loc", namespaces=NS)] = date
     return out
@@ -181,8 +182,7 @@ def test_wire_story_syndicated_with_same_body(site: SampleSite) -> None:
 
 
 def test_mix_of_confusers_and_undated_pages(site: SampleSite) -> None:
-    everything = " ".join(" ".join(a.paragraphs) for o in site.outlets.values()
-                          for a in o.articles)
+    everything = " ".join(" ".join(a.paragraphs) for o in site.outlets.values() for a in o.articles)
     for phrase in ("خط الدفاع", "المدافع", "صلاة المغرب", "هيئة الدفاع", "la défense", "defender"):
         assert phrase in everything, phrase
     undated = [e for e in site.expected if not e.has_page_date]
@@ -280,9 +280,12 @@ def test_windows_1256_charset_declarations(site: SampleSite) -> None:
         _, headers, body = fetch(e.url)
         declared = headers.get_content_charset()
         meta = b"charset=windows-1256" in body
-        assert {"header": ("windows-1256", False), "meta": (None, True),
-                "none": (None, False), "iso-8859-6": ("iso-8859-6", False)}[e.encoding] == (
-            declared, meta), e.url
+        assert {
+            "header": ("windows-1256", False),
+            "meta": (None, True),
+            "none": (None, False),
+            "iso-8859-6": ("iso-8859-6", False),
+        }[e.encoding] == (declared, meta), e.url
         with pytest.raises(UnicodeDecodeError):
             body.decode("utf-8")
         assert e.title in _decode(e, headers, body)
@@ -306,8 +309,19 @@ def test_redirect_404_500_and_garbage(site: SampleSite) -> None:
 
 def test_traps_that_look_like_articles(site: SampleSite) -> None:
     kinds = {t.kind for t in site.traps}
-    assert kinds >= {"redirect", "server_error", "garbage", "not_found", "listing", "tag_page",
-                     "too_short", "private", "utm_variant", "amp_variant", "offsite"}
+    assert kinds >= {
+        "redirect",
+        "server_error",
+        "garbage",
+        "not_found",
+        "listing",
+        "tag_page",
+        "too_short",
+        "private",
+        "utm_variant",
+        "amp_variant",
+        "offsite",
+    }
     for t in site.traps:
         cfg = site.sources()["sources"][t.outlet]
         if t.kind in ("listing", "tag_page", "too_short", "private", "garbage"):

@@ -45,8 +45,13 @@ def spider() -> NewsSpider:
 
 
 def response(url: str, body: bytes, meta_extra: dict | None = None, cls=TextResponse):  # type: ignore[no-untyped-def]
-    meta = {SOURCE_META: "atlas", DOMAINS_META: ("atlas.example",), "marsad_entry": "x",
-            "marsad_section_depth": 1, **(meta_extra or {})}
+    meta = {
+        SOURCE_META: "atlas",
+        DOMAINS_META: ("atlas.example",),
+        "marsad_entry": "x",
+        "marsad_section_depth": 1,
+        **(meta_extra or {}),
+    }
     return cls(url=url, body=body, encoding="utf-8", request=Request(url, meta=meta))
 
 
@@ -85,14 +90,20 @@ def test_section_page_articles_pagination_depth_and_patterns(spider: NewsSpider)
       <a href="/2024/05/b.html">B</a> <a href="/2024/05/c.html">C</a>
       <a href="/tag/x/2024/05/t.html">tag</a> <a href="/politique?page=2">2</a>
       <a href="https://other.example/2024/05/z.html">offsite</a></body></html>"""
-    out = list(spider.parse_section(response("https://atlas.example/politique", html, cls=HtmlResponse)))
+    out = list(
+        spider.parse_section(response("https://atlas.example/politique", html, cls=HtmlResponse))
+    )
     urls = sorted(r.url for r in out)
     assert "https://atlas.example/2024/05/b.html" in urls
     assert "https://atlas.example/politique?page=2" in urls
     assert not any("/tag/" in u or "contact" in u for u in urls)
     # offsite article links are requested but the scope middleware drops them (tested end to end)
-    page2 = response("https://atlas.example/politique?page=2", html, {"marsad_section_depth": 2},
-                     cls=HtmlResponse)
+    page2 = response(
+        "https://atlas.example/politique?page=2",
+        html,
+        {"marsad_section_depth": 2},
+        cls=HtmlResponse,
+    )
     deeper = [r.url for r in spider.parse_section(page2)]
     assert "https://atlas.example/politique?page=2" not in deeper  # depth limit 2 reached
 
@@ -106,10 +117,13 @@ def test_bad_feed_is_counted_not_fatal(spider: NewsSpider) -> None:
 def test_article_page_is_passed_on_unparsed(spider: NewsSpider) -> None:
     body = "<html><body>مرحبا</body></html>".encode("cp1256")
     resp = HtmlResponse(
-        url="https://atlas.example/2024/05/new.html", body=body,
+        url="https://atlas.example/2024/05/new.html",
+        body=body,
         headers={"Content-Type": "text/html; charset=windows-1256"},
-        request=Request("https://atlas.example/2024/05/new.html",
-                        meta={SOURCE_META: "atlas", "redirect_urls": ["https://atlas.example/old"]}),
+        request=Request(
+            "https://atlas.example/2024/05/new.html",
+            meta={SOURCE_META: "atlas", "redirect_urls": ["https://atlas.example/old"]},
+        ),
     )
     (page,) = spider.parse_article(resp)
     assert isinstance(page, FetchedPage)

@@ -13,8 +13,12 @@ from .server import serve_sample_site
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.sample_site", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--write-config", type=Path, metavar="DIR",
-                        help="also write DIR/sources.toml pointing at the running site")
+    parser.add_argument(
+        "--write-config",
+        type=Path,
+        metavar="DIR",
+        help="also write DIR/sources.toml pointing at the running site",
+    )
     args = parser.parse_args(argv)
     with serve_sample_site(args.host) as site:
         for key, base in site.bases.items():

@@ -19,8 +19,18 @@ OUTLET_KEYS = ("atlas-ar", "sahil-ar", "gazette-fr", "ledger-en")
 DISCOVERY = frozenset({"feed", "sitemap", "section"})
 ENCODING_MODES = ("header", "meta", "none", "iso-8859-6")
 TRAP_KINDS = frozenset(
-    {"server_error", "garbage", "not_found", "redirect", "listing", "tag_page",
-     "too_short", "private", "utm_variant", "amp_variant"}
+    {
+        "server_error",
+        "garbage",
+        "not_found",
+        "redirect",
+        "listing",
+        "tag_page",
+        "too_short",
+        "private",
+        "utm_variant",
+        "amp_variant",
+    }
 )
 
 
@@ -34,18 +44,18 @@ class Section:
 class Article:
     outlet: str
     id: int
-    path: str                    # unquoted path (+ query) on the outlet's server
+    path: str  # unquoted path (+ query) on the outlet's server
     title: str
     section: str
-    date: datetime               # publication date (aware); always in feeds/sitemaps
+    date: datetime  # publication date (aware); always in feeds/sitemaps
     author: str
     paragraphs: tuple[str, ...]
     summary: str
-    via: frozenset[str]          # discovery paths that list this article
-    page_date: bool              # False: no date anywhere in the HTML page
+    via: frozenset[str]  # discovery paths that list this article
+    page_date: bool  # False: no date anywhere in the HTML page
     tags: tuple[str, ...]
-    group: str | None            # syndication group (same wire body on several outlets)
-    encoding: str                # one of ENCODING_MODES (only varies on the windows-1256 outlet)
+    group: str | None  # syndication group (same wire body on several outlets)
+    encoding: str  # one of ENCODING_MODES (only varies on the windows-1256 outlet)
 
     @property
     def words(self) -> int:
@@ -55,12 +65,12 @@ class Article:
 @dataclass(frozen=True)
 class Trap:
     outlet: str
-    kind: str                    # one of TRAP_KINDS
-    path: str                    # unquoted path (+ query)
-    linked_from: str             # "feed" | "sitemap" | "section"
+    kind: str  # one of TRAP_KINDS
+    path: str  # unquoted path (+ query)
+    linked_from: str  # "feed" | "sitemap" | "section"
     title: str = ""
     paragraphs: tuple[str, ...] = ()
-    target: int | None = None    # article id for redirect / utm / amp variants
+    target: int | None = None  # article id for redirect / utm / amp variants
     section: str | None = None
 
 
@@ -70,20 +80,20 @@ class Outlet:
     name: str
     lang: str
     country: str | None
-    template: str                # template directory
-    charset: str                 # Python codec for pages
+    template: str  # template directory
+    charset: str  # Python codec for pages
     discovery: frozenset[str]
     per_page: int
-    section_path: str            # format with key=
-    section_page_path: str       # format with key=, n=
-    tag_path: str                # format with slug=, n=
+    section_path: str  # format with key=
+    section_page_path: str  # format with key=, n=
+    tag_path: str  # format with slug=, n=
     sections: tuple[Section, ...]
     articles: tuple[Article, ...]
     traps: tuple[Trap, ...]
     comments: tuple[str, ...]
-    offsite: str                 # an off-site link every page carries (must not be followed)
-    files: dict                  # feed / sitemap paths served by this outlet
-    source: dict                 # sources.toml fields, URLs as paths
+    offsite: str  # an off-site link every page carries (must not be followed)
+    files: dict  # feed / sitemap paths served by this outlet
+    source: dict  # sources.toml fields, URLs as paths
 
     def article(self, article_id: int) -> Article:
         for item in self.articles:
@@ -105,8 +115,7 @@ def _paragraphs(body: str) -> tuple[str, ...]:
     return tuple(" ".join(p.split()) for p in re.split(r"\n\s*\n", body.strip()) if p.strip())
 
 
-def _article(outlet: str, raw: dict, fmt: str, default_via: frozenset[str],
-             wires: dict) -> Article:
+def _article(outlet: str, raw: dict, fmt: str, default_via: frozenset[str], wires: dict) -> Article:
     if "wire" in raw:
         wire = _paragraphs(wires[raw["wire"]]["body"])
         paragraphs = (f"{raw['dateline']} {wire[0]}", *wire[1:])
@@ -155,8 +164,7 @@ def load_outlet(key: str) -> Outlet:
     meta = raw["outlet"]
     discovery = frozenset(meta["discovery"])
     articles = tuple(
-        _article(key, item, meta["article_path"], discovery, wires)
-        for item in raw["article"]
+        _article(key, item, meta["article_path"], discovery, wires) for item in raw["article"]
     )
     traps = tuple(
         Trap(

@@ -20,12 +20,48 @@ from .content import Article, Outlet, Trap, slugify
 TEMPLATES = Path(__file__).parent / "templates"
 TRACKING_PREFIXES = ("utm_", "fbclid", "gclid", "mc_")
 MONTHS = {
-    "ar": ("يناير", "فبراير", "مارس", "أبريل", "ماي", "يونيو", "يوليوز", "غشت", "شتنبر",
-           "أكتوبر", "نونبر", "دجنبر"),
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-           "octobre", "novembre", "décembre"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
+    "ar": (
+        "يناير",
+        "فبراير",
+        "مارس",
+        "أبريل",
+        "ماي",
+        "يونيو",
+        "يوليوز",
+        "غشت",
+        "شتنبر",
+        "أكتوبر",
+        "نونبر",
+        "دجنبر",
+    ),
+    "fr": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
 }
 NEWS_SITEMAP_SIZE = 6
 
@@ -41,8 +77,11 @@ class Response:
 def route_key(target: str) -> str:
     """Lookup key for a request target: unquoted path + query without tracking parameters."""
     parts = urlsplit(target)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not k.lower().startswith(TRACKING_PREFIXES)]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith(TRACKING_PREFIXES)
+    ]
     return unquote(parts.path or "/") + ("?" + urlencode(query) if query else "")
 
 
@@ -102,8 +141,9 @@ class OutletRenderer:
         return [t for t in self.o.traps if t.linked_from == linked_from]
 
     # ---- responses ----------------------------------------------------------------------
-    def add(self, path: str, status: int, content_type: str, body: bytes,
-            location: str | None = None) -> None:
+    def add(
+        self, path: str, status: int, content_type: str, body: bytes, location: str | None = None
+    ) -> None:
         self.routes[route_key(path)] = Response(status, content_type, body, location)
 
     def add_html(self, path: str, html: str, mode: str = "header") -> None:
@@ -147,8 +187,12 @@ class OutletRenderer:
         self.build_traps()
         self.build_feeds()
         self.build_sitemaps()
-        self.add("/robots.txt", 200, "text/plain; charset=utf-8",
-                 self.render("_shared/robots.txt").encode("utf-8"))
+        self.add(
+            "/robots.txt",
+            200,
+            "text/plain; charset=utf-8",
+            self.render("_shared/robots.txt").encode("utf-8"),
+        )
         return self.routes
 
     def article_html(self, article: Article, *, private: bool = False) -> str:
@@ -186,19 +230,27 @@ class OutletRenderer:
         featured = [(t, self.url(self.trap_path(t))) for t in self.traps("section")]
         per = self.o.per_page
         for index, section in enumerate(self.o.sections):
-            items = sorted((a for a in self.linkable if a.section == section.key),
-                           key=lambda a: a.date, reverse=True)
-            pages = [items[i:i + per] for i in range(0, len(items), per)] or [[]]
+            items = sorted(
+                (a for a in self.linkable if a.section == section.key),
+                key=lambda a: a.date,
+                reverse=True,
+            )
+            pages = [items[i : i + per] for i in range(0, len(items), per)] or [[]]
             for n, chunk in enumerate(pages, start=1):
                 html = self.listing_html(
-                    "section", section.label, chunk,
+                    "section",
+                    section.label,
+                    chunk,
                     section=section,
                     featured=featured if index == 0 and n == 1 else [],
                     next_url=self.section_url(section.key, n + 1) if n < len(pages) else None,
                     prev_url=self.section_url(section.key, n - 1) if n > 1 else None,
                 )
-                path = (self.o.section_path.format(key=section.key) if n == 1
-                        else self.o.section_page_path.format(key=section.key, n=n))
+                path = (
+                    self.o.section_path.format(key=section.key)
+                    if n == 1
+                    else self.o.section_page_path.format(key=section.key, n=n)
+                )
                 self.add_html(path, html)
         home = sorted(self.linkable, key=lambda a: a.date, reverse=True)[:8]
         self.add_html("/", self.listing_html("home", self.o.name, home))
@@ -213,22 +265,47 @@ class OutletRenderer:
         for trap in self.o.traps:
             path = self.trap_path(trap)
             if trap.kind == "server_error":
-                self.add(path, 500, "text/html; charset=utf-8",
-                         b"<html><body><h1>500 Internal Server Error</h1></body></html>")
+                self.add(
+                    path,
+                    500,
+                    "text/html; charset=utf-8",
+                    b"<html><body><h1>500 Internal Server Error</h1></body></html>",
+                )
             elif trap.kind == "garbage":
                 head = self.listing_html("home", self.o.name, self.linkable[:3])
                 cut = head.encode(self.o.charset)[:700]
-                self.add(path, 200, f"text/html; charset={self.o.charset}",
-                         cut + bytes(range(256))[::-1] * 3 + b"\x00\x00<di")
+                self.add(
+                    path,
+                    200,
+                    f"text/html; charset={self.o.charset}",
+                    cut + bytes(range(256))[::-1] * 3 + b"\x00\x00<di",
+                )
             elif trap.kind == "redirect":
                 target = self.o.article(trap.target)
-                self.add(path, 301, "text/html; charset=utf-8", b"Moved Permanently",
-                         location=self.article_url(target))
+                self.add(
+                    path,
+                    301,
+                    "text/html; charset=utf-8",
+                    b"Moved Permanently",
+                    location=self.article_url(target),
+                )
             elif trap.kind in ("too_short", "private"):
-                fake = Article(self.o.key, 0, path, trap.title, trap.section or
-                               self.o.sections[0].key, self.o.articles[0].date, "",
-                               trap.paragraphs, trap.title, frozenset(), True, (), None,
-                               "header")
+                fake = Article(
+                    self.o.key,
+                    0,
+                    path,
+                    trap.title,
+                    trap.section or self.o.sections[0].key,
+                    self.o.articles[0].date,
+                    "",
+                    trap.paragraphs,
+                    trap.title,
+                    frozenset(),
+                    True,
+                    (),
+                    None,
+                    "header",
+                )
                 self.add_html(path, self.article_html(fake, private=trap.kind == "private"))
             elif trap.kind == "listing":
                 items = sorted(self.linkable, key=lambda a: a.date, reverse=True)
@@ -238,10 +315,18 @@ class OutletRenderer:
                 self.add_html(path, self.listing_html("tag", trap.title, items))
             elif trap.kind == "amp_variant":
                 target = self.o.article(trap.target)
-                self.add(path, 200, "text/html; charset=utf-8", self.render(
-                    "_shared/amp.html", a=target, url=self.article_url(target),
-                    show_date=target.page_date,
-                    human_date=human_date(target.date, self.o.lang)).encode("utf-8"))
+                self.add(
+                    path,
+                    200,
+                    "text/html; charset=utf-8",
+                    self.render(
+                        "_shared/amp.html",
+                        a=target,
+                        url=self.article_url(target),
+                        show_date=target.page_date,
+                        human_date=human_date(target.date, self.o.lang),
+                    ).encode("utf-8"),
+                )
             # utm_variant and not_found need no route: tracking parameters are ignored
             # by route_key, and unknown paths answer 404.
 
@@ -252,17 +337,32 @@ class OutletRenderer:
             if "feed" not in a.via:
                 continue
             path = self.trap_path(redirects[a.id]) if a.id in redirects else a.path
-            entries.append({"title": a.title, "url": self.url(path), "date": a.date,
-                            "summary": a.summary, "author": a.author,
-                            "category": self.section_label(a.section), "id": a.id})
+            entries.append(
+                {
+                    "title": a.title,
+                    "url": self.url(path),
+                    "date": a.date,
+                    "summary": a.summary,
+                    "author": a.author,
+                    "category": self.section_label(a.section),
+                    "id": a.id,
+                }
+            )
         for t in self.traps("feed"):
             if t.kind == "redirect":
                 continue
             target = self.o.article(t.target) if t.target else None
-            entries.append({"title": t.title or target.title, "url": self.url(self.trap_path(t)),
-                            "date": target.date if target else self.o.articles[-1].date,
-                            "summary": t.title or target.summary, "author": "",
-                            "category": "", "id": 900000 + len(entries)})
+            entries.append(
+                {
+                    "title": t.title or target.title,
+                    "url": self.url(self.trap_path(t)),
+                    "date": target.date if target else self.o.articles[-1].date,
+                    "summary": t.title or target.summary,
+                    "author": "",
+                    "category": "",
+                    "id": 900000 + len(entries),
+                }
+            )
         return entries
 
     def build_feeds(self) -> None:
@@ -270,21 +370,31 @@ class OutletRenderer:
         if not feed:
             return
         fmt = feed["format"]
-        xml = self.render(f"_shared/{fmt}.xml", entries=self.feed_entries(),
-                          feed_url=self.url(feed["path"]), encoding=feed.get("encoding", "utf-8"),
-                          updated=max(a.date for a in self.o.articles))
+        xml = self.render(
+            f"_shared/{fmt}.xml",
+            entries=self.feed_entries(),
+            feed_url=self.url(feed["path"]),
+            encoding=feed.get("encoding", "utf-8"),
+            updated=max(a.date for a in self.o.articles),
+        )
         content_type = "application/atom+xml" if fmt == "atom" else "application/rss+xml"
         self.add(feed["path"], 200, content_type, xml.encode(feed.get("encoding", "utf-8")))
 
     def sitemap_entries(self) -> list[dict]:
-        entries = [{"url": self.article_url(a), "date": a.date, "title": a.title}
-                   for a in sorted(self.o.articles, key=lambda a: a.date, reverse=True)
-                   if "sitemap" in a.via]
+        entries = [
+            {"url": self.article_url(a), "date": a.date, "title": a.title}
+            for a in sorted(self.o.articles, key=lambda a: a.date, reverse=True)
+            if "sitemap" in a.via
+        ]
         for t in self.traps("sitemap"):
             target = self.o.article(t.target) if t.target else None
-            entries.append({"url": self.url(self.trap_path(t)),
-                            "date": target.date if target else self.o.articles[-1].date,
-                            "title": t.title or (target.title if target else "")})
+            entries.append(
+                {
+                    "url": self.url(self.trap_path(t)),
+                    "date": target.date if target else self.o.articles[-1].date,
+                    "title": t.title or (target.title if target else ""),
+                }
+            )
         return entries
 
     def build_sitemaps(self) -> None:
@@ -305,8 +415,9 @@ class OutletRenderer:
             self.add(files["news"], 200, "application/xml", xml.encode("utf-8"))
             children.append((files["news"], max(e["date"] for e in news)))
         if "index" in files:
-            xml = self.render("_shared/sitemap_index.xml",
-                              children=[(self.url(p), d) for p, d in children])
+            xml = self.render(
+                "_shared/sitemap_index.xml", children=[(self.url(p), d) for p, d in children]
+            )
             self.add(files["index"], 200, "application/xml", xml.encode("utf-8"))
 
 

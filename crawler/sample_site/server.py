@@ -17,23 +17,24 @@ import tomli_w
 from .content import Outlet, Trap, load_outlets
 from .render import Response, render_site, route_key
 
-NOT_FOUND = Response(404, "text/html; charset=utf-8",
-                     b"<html><body><h1>404 Not Found</h1></body></html>")
+NOT_FOUND = Response(
+    404, "text/html; charset=utf-8", b"<html><body><h1>404 Not Found</h1></body></html>"
+)
 
 
 @dataclass(frozen=True)
 class ExpectedArticle:
     outlet: str
     id: int
-    url: str                     # canonical URL (the one the crawler must store)
+    url: str  # canonical URL (the one the crawler must store)
     title: str
     lang: str
     section: str
     date: datetime
     has_page_date: bool
     via: frozenset[str]
-    group: str | None            # syndication group id
-    encoding: str                # "utf-8" | "header" | "meta" | "none" | "iso-8859-6"
+    group: str | None  # syndication group id
+    encoding: str  # "utf-8" | "header" | "meta" | "none" | "iso-8859-6"
     words: int
 
 
@@ -43,7 +44,7 @@ class ExpectedTrap:
     kind: str
     url: str
     linked_from: str
-    target_url: str | None       # canonical URL of the real article (redirect/utm/amp variants)
+    target_url: str | None  # canonical URL of the real article (redirect/utm/amp variants)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -83,7 +84,7 @@ class _OutletServer(ThreadingHTTPServer):
 
 @dataclass
 class SampleSite:
-    bases: dict[str, str]                    # outlet key -> "http://127.0.0.1:PORT"
+    bases: dict[str, str]  # outlet key -> "http://127.0.0.1:PORT"
     outlets: dict[str, Outlet] = field(default_factory=dict)
     _servers: dict[str, _OutletServer] = field(default_factory=dict, repr=False)
 
@@ -96,9 +97,22 @@ class SampleSite:
         for o in self.outlets.values():
             for a in o.articles:
                 encoding = a.encoding if o.charset != "utf-8" else "utf-8"
-                out.append(ExpectedArticle(o.key, a.id, self.url(o.key, a.path), a.title,
-                                           o.lang, a.section, a.date, a.page_date, a.via,
-                                           a.group, encoding, a.words))
+                out.append(
+                    ExpectedArticle(
+                        o.key,
+                        a.id,
+                        self.url(o.key, a.path),
+                        a.title,
+                        o.lang,
+                        a.section,
+                        a.date,
+                        a.page_date,
+                        a.via,
+                        a.group,
+                        encoding,
+                        a.words,
+                    )
+                )
         return out
 
     @property
@@ -143,8 +157,9 @@ class SampleSite:
                 "domains": [host],
                 "feeds": [self.url(key, p) for p in s.get("feeds", [])],
                 "sitemaps": [self.url(key, p) for p in s.get("sitemaps", [])],
-                "sections": [self.url(key, o.section_path.format(key=sec.key))
-                             for sec in o.sections],
+                "sections": [
+                    self.url(key, o.section_path.format(key=sec.key)) for sec in o.sections
+                ],
                 "article_patterns": list(s["article_patterns"]),
                 "deny_patterns": list(s.get("deny_patterns", [])),
                 "follow_patterns": list(s.get("follow_patterns", [])),
@@ -184,17 +199,16 @@ def serve_sample_site(host: str = "127.0.0.1", base_port: int = 0) -> Iterator[S
     Stable ports keep URLs, and so article identity, the same from one demo run to the next.
     """
     outlets = {o.key: o for o in load_outlets()}
-    servers = {
-        key: _bind(host, base_port + i if base_port else 0) for i, key in enumerate(outlets)
-    }
+    servers = {key: _bind(host, base_port + i if base_port else 0) for i, key in enumerate(outlets)}
     threads = []
     try:
         bases = {key: f"http://{host}:{srv.server_address[1]}" for key, srv in servers.items()}
         for key, routes in render_site(outlets.values(), bases).items():
             servers[key].routes = routes
         for srv in servers.values():
-            thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1},
-                                      daemon=True)
+            thread = threading.Thread(
+                target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            )
             thread.start()
             threads.append(thread)
         yield SampleSite(bases=bases, outlets=outlets, _servers=servers)

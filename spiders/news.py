@@ -195,8 +195,11 @@ class NewsSpider(scrapy.Spider):
         extractor = LinkExtractor(deny=[p.pattern for p in deny], unique=True)
         for found in extractor.extract_links(response):
             url = found.url
+            if not in_domains(url, source.domains):
+                count(self.crawler.stats, source.key, "offsite")
+                continue
             if any(p.search(url) for p in follow):
-                if depth < source.depth and in_domains(url, source.domains):
+                if depth < source.depth:
                     yield scrapy.Request(
                         url,
                         callback=self.parse_section,

@@ -379,3 +379,145 @@ def test_extract_bytes_forced_encoding() -> None:
 def test_extract_bytes_not_html_content_type() -> None:
     result = extract_bytes(b"%PDF-1.4", URL, "application/pdf")
     assert isinstance(result, Rejected) and result.reason == "not_html"
+
+
+# ------------------------------------------------------------------ teaser pages on article URLs
+# Listings, tag and topic pages whose URLs look like article URLs: no article type or date, and
+# a text made of teasers (a headline linking to another article + a snippet cut short).
+
+COOKIE_FR = (
+    '<div class="cmp-banner" role="dialog">Nous et nos partenaires utilisons des cookies pour '
+    "mesurer l'audience, personnaliser les contenus et les publicités et vous proposer des "
+    "fonctionnalités sociales. <button>Tout accepter</button> <button>Personnaliser</button></div>"
+)
+
+
+def teaser(href: str, headline: str, snippet: str, tag: str = "div") -> str:
+    return (
+        f'<{tag} class="item"><a href="{href}"><img src="/img/t.jpg" alt=""></a>'
+        f'<h2><a href="{href}">{headline}</a></h2><p class="summary">{snippet}</p>'
+        f'<span class="label">Actualité</span></{tag}>'
+    )
+
+
+def hub_page(
+    *, h1: str, items: str, lang: str, head: str = "", body_class: str = "", tail: str = ""
+) -> str:
+    return f"""<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">
+<title>{h1}</title><meta property="og:type" content="website">{head}</head>
+<body class="{body_class}">{NAV}<main><h1>{h1}</h1><div class="list">{items}</div></main>
+{FOOTER}{tail}</body></html>"""
+
+
+def test_arabic_tag_page_on_article_url_rejected() -> None:
+    items = "".join(
+        teaser(f"/{slug}-{n}.html", headline, snippet)
+        for slug, n, headline, snippet in [
+            ("حملة-تلقيح-الحصبة", 5501, "انطلاق حملة وطنية للتلقيح ضد الحصبة في المدارس",
+             AR_PARAS[0][:110] + "…"),
+            ("مستشفى-جامعي-جديد", 5502, "افتتاح مستشفى جامعي جديد بجهة الشرق",
+             AR_PARAS[1][:110] + "…"),
+            ("نقص-الأدوية-الصيدليات", 5503, "نقص في بعض الأدوية بالصيدليات يقلق المرضى",
+             AR_PARAS[2][:110] + "…"),
+        ]
+    )  # fmt: skip
+    html = hub_page(h1="الوسم: الصحة", items=items, lang="ar", body_class="archive tag tag-42")
+    result = extract(html, "https://www.example.ma/الصحة-5500.html")
+    assert isinstance(result, Rejected) and result.reason == "tag_page", result
+
+
+def test_french_news_feed_listing_rejected() -> None:
+    # no archive class and no telling heading: the teasers alone make it a listing
+    headlines = [
+        "Vague de froid sur les reliefs de l'Atlas cette semaine",
+        "Le Raja mise sur la solidité de sa défense en championnat",
+        "Les syndicats de l'enseignement appellent à une nouvelle grève",
+        "La Bourse de Casablanca termine la semaine en nette hausse",
+        "Un nouveau musée d'art contemporain ouvre ses portes à Rabat",
+        "Les exportations agricoles progressent malgré la sécheresse",
+        "Le port de Nador West Med accueille ses premiers navires",
+    ]
+    items = "".join(
+        teaser(f"/actualites/article-numero-{i}_{7000 + i}.html", h,
+               FR_PARAS[i % 3][:130] + "…", tag="li")
+        for i, h in enumerate(headlines)
+    )  # fmt: skip
+    html = hub_page(h1="Le fil de l'actualité", items=items, lang="fr", tail=COOKIE_FR)
+    result = extract(html, "https://www.example.fr/actualites/le-fil-actualite_7000.html")
+    assert isinstance(result, Rejected) and result.reason == "listing", result
+
+
+def test_english_topic_hub_rejected() -> None:
+    card = teaser(
+        "/stories/desalination-plant-opens-in-nador-31207",
+        "Desalination plant opens in Nador",
+        "A desalination plant built to supply drinking water to the province of Nador has "
+        "started operating, the regional water authority said, after three years of work…",
+    )
+    html = hub_page(
+        h1="Topic: Water",
+        items=card,
+        lang="en",
+        body_class="topic-page",
+        tail='<div class="consent">We use cookies to improve your experience and to measure '
+        "our audience. <button>Accept</button></div>",
+    )
+    result = extract(html, "https://www.example.com/stories/topic-water-31200")
+    assert isinstance(result, Rejected) and result.reason == "tag_page", result
+
+
+def test_video_page_caption_with_cookie_banner_and_reactions_is_too_short() -> None:
+    reactions = (
+        '<section class="reactions"><h2>Réactions (0)</h2><p>Les réactions sont réservées aux '
+        "abonnés. Connectez-vous ou abonnez-vous pour donner votre avis sur cet article et "
+        'échanger avec les autres lecteurs. <a href="/abonnement">Je m\'abonne</a></p></section>'
+    )
+    head = (
+        '<meta property="og:type" content="article">'
+        '<meta property="article:published_time" content="2024-04-17T18:30:00+01:00">'
+    )
+    html = (
+        article_page(
+            title="Vidéo. Le pont de Rabat vu du ciel",
+            paras=[
+                "Images aériennes du nouveau pont de Rabat au coucher du soleil. Durée : 1 min."
+            ],
+            lang="fr",
+            head=head,
+        )
+        .replace("</main>", reactions + "</main>")
+        .replace("</body>", COOKIE_FR + "</body>")
+    )
+    result = extract(html, "https://www.example.fr/videos/pont-de-rabat-vu-du-ciel_9100.html")
+    assert isinstance(result, Rejected) and result.reason == "too_short", result
+
+
+def test_cookie_banner_and_reactions_kept_out_of_the_text() -> None:
+    html = article_page(paras=FR_PARAS, lang="fr", title="Plan rail").replace(
+        "</body>",
+        COOKIE_FR + '<div class="reactions">Réactions (3) : soyez le premier</div></body>',
+    )
+    result = ok(extract(html, URL))
+    assert result.text.split("\n\n") == FR_PARAS
+
+
+def test_article_without_metadata_followed_by_teasers_is_kept() -> None:
+    # older sites declare nothing: the article's own prose outweighs a "read next" block
+    more = "".join(
+        teaser(f"/news/2024/03/1{i}/other-story-slug-{i}", f"عنوان قصة أخرى رقم {i} في القسم",
+               AR_PARAS[i % 3][:100] + "…")
+        for i in range(4)
+    )  # fmt: skip
+    html = article_page(paras=AR_PARAS * 2).replace("</article>", f"</article>{more}")
+    ok(extract(html, "https://www.example.ma/news/vaccination"))
+
+
+def test_article_page_with_a_teaser_rail_is_kept() -> None:
+    rail = "".join(
+        teaser(f"/news/2024/03/1{i}/other-story-slug-{i}", f"Another story number {i} today",
+               "A snippet of that other story, cut short by the site as all snippets are, "
+               "so that readers click through to read the rest of it…")
+        for i in range(8)
+    )  # fmt: skip
+    html = article_page(head=PAGE_DATE_HEAD).replace("</main>", f"<aside>{rail}</aside></main>")
+    assert ok(extract(html, URL)).text.split("\n\n") == AR_PARAS

@@ -215,8 +215,12 @@ def db_group() -> None:
 def db_upgrade(state: State, revision: str) -> None:
     """Create the database or apply pending migrations."""
     engine = db.make_engine(state.db_url, create=False)
-    db.upgrade(engine, revision)
-    click.echo(f"{output.safe_url(state.db_url)} is at revision {db.current_revision(engine)}.")
+    try:
+        db.upgrade(engine, revision)
+        current = db.current_revision(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"{output.safe_url(state.db_url)} is at revision {current}.")
 
 
 @cli.command()

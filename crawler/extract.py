@@ -870,7 +870,7 @@ def _extract(
             doc, text = retry, retry_text
 
     links = _link_stats(tree, page_url or url, (sig.h1, sig.og_title))
-    headings = (doc.title, doc.description) if doc is not None else ()
+    headings = (doc.title,) if doc is not None else ()
     rejected = _rejection(sig, article, url, page_url, text, links, min_chars, headings)
 
     site = _site_tokens(sig, doc.sitename if doc else None, page_url or url)
@@ -946,8 +946,9 @@ def _rejection(
 
 
 def _running_length(text: str, headings: tuple[str | None, ...], anchors: set[str]) -> int:
-    """Length of the text without what repeats the headline or standfirst and without link
-    texts (kickers, share buttons): a caption and a headline are not an article."""
+    """Length of the text without repeats of the headline and without link texts (kickers,
+    share buttons): a caption under a headline is not an article. The standfirst counts: on
+    short news it is often the whole article."""
     rest = text
     for piece in sorted({*(" ".join(h.split()) for h in headings if h), *anchors}, key=len)[::-1]:
         if len(piece) >= 4 and piece in rest:

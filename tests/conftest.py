@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
+from crawler.sample_site import SampleSite, serve_sample_site
+
 PG_ADMIN_URL = os.environ.get(
     "MARSAD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -52,3 +54,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: 
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
     yield f"{base}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[SampleSite]:
+    """The bundled sample site, served on loopback for the whole test session."""
+    with serve_sample_site() as served:
+        yield served

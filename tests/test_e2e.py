@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from crawler.db import Article
-from crawler.sample_site import SampleSite, serve_sample_site
+from crawler.sample_site import SampleSite
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
 FAST = [
@@ -44,12 +43,6 @@ def marsad(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]
         timeout=timeout,
         env=env,
     )
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[SampleSite]:
-    with serve_sample_site() as served:
-        yield served
 
 
 @pytest.fixture

@@ -257,5 +257,17 @@ def demo(state: State, demo_db: str, fmt: str) -> None:
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 
+from crawler.cli_topics import retag_cmd, tag, topics  # noqa: E402  (commands need `cli` above)
+
+cli.add_command(tag)
+cli.add_command(retag_cmd)
+cli.add_command(topics)
+
+
+from crawler.cli_stories import stories  # noqa: E402
+
+cli.add_command(stories)
+
+
 def main() -> None:
     cli(prog_name="marsad")

@@ -10,13 +10,14 @@ This module is deliberately free of Scrapy and SQLAlchemy imports.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import difflib
 import logging
 import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -189,8 +190,10 @@ class Topic:
     exclude: Mapping[str, tuple[str, ...]]
     text_weight: float = 1.0
     #: lang -> phrase -> options, only for entries written as tables; others are PLAIN_TERM
-    term_options: Mapping[str, Mapping[str, TermOptions]] = field(default_factory=dict)
-    exclude_options: Mapping[str, Mapping[str, TermOptions]] = field(default_factory=dict)
+    term_options: Mapping[str, Mapping[str, TermOptions]] = dataclasses.field(default_factory=dict)
+    exclude_options: Mapping[str, Mapping[str, TermOptions]] = dataclasses.field(
+        default_factory=dict
+    )
 
     def options(self, lang: str, phrase: str, exclude: bool = False) -> TermOptions:
         table = self.exclude_options if exclude else self.term_options
@@ -862,9 +865,7 @@ def _parse_fields(value: Any, file: str, key: str) -> tuple[float, float]:
     table = _table(value, file, key, fix)
     _check_unknown(table, FIELDS, file, key, "fields")
     weights = [
-        _positive_float(
-            table.get(name, MISSING), default, file, f"{key}.{name}", allow_zero=True
-        )
+        _positive_float(table.get(name, MISSING), default, file, f"{key}.{name}", allow_zero=True)
         for name, default in (("title", DEFAULT_TITLE_WEIGHT), ("text", 1.0))
     ]
     if not any(weights):

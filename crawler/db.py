@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     select,
@@ -76,12 +78,76 @@ class Article(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     content_hash: Mapped[str] = mapped_column(String(40), index=True)
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     topics: Mapped[list[ArticleTopic]] = relationship(
         back_populates="article", cascade="all, delete-orphan", lazy="selectin"
     )
     raw: Mapped[ArticleRaw | None] = relationship(
         back_populates="article", cascade="all, delete-orphan", lazy="select"
+    )
+
+
+class Story(Base):
+    """Every stored copy of one article (syndicated wire, near-duplicate) belongs to a story.
+
+    The canonical article is the earliest published copy. ``canonical_article_id`` carries no
+    foreign key on purpose: articles already point here, and a cycle of foreign keys would
+    complicate inserts and SQLite's batch migrations.
+    """
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    canonical_article_id: Mapped[int | None] = mapped_column(Integer)
+    first_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    article_count: Mapped[int] = mapped_column(Integer, default=1)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)  # outlets, first seen first
+
+
+class StoryBand(Base):
+    """The near-duplicate index: one row per LSH band key, owned by the story that claimed it.
+
+    The primary key is what keeps concurrent crawls from opening two stories for one wire:
+    two writers claiming the same band key cannot both commit (see ``crawler/store.py``).
+    """
+
+    __tablename__ = "story_bands"
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ArticleVersion(Base):
+    """An earlier text of an article that was later fetched again with changed text."""
+
+    __tablename__ = "article_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(40))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("article_id", "version", name="uq_article_versions_article_id_version"),
     )
 
 
@@ -186,6 +252,23 @@ def current_revision(engine: Engine) -> str | None:
 def stored_article_id(session: Session, key: str) -> int | None:
     """The article already stored under this URL key, if any."""
     return session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url_hash == url_hash(key)))
+
+
+def stored_article_fetched(session: Session, key: str) -> tuple[int, datetime] | None:
+    """(article id, when it was last fetched, UTC) for a stored URL key, if any."""
+    row = session.execute(
+        select(Article.id, Article.fetched_at)
+        .join(ArticleUrl, ArticleUrl.article_id == Article.id)
+        .where(ArticleUrl.url_hash == url_hash(key))
+    ).first()
+    if row is None:
+        return None
+    return row[0], as_utc(row[1])
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands timezone-aware columns back naive (they were stored as UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 _engines: dict[str, Engine] = {}

@@ -23,7 +23,6 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from dateutil import parser as dateparser
 from htmldate import find_date
-from lxml import etree
 from lxml import html as lxml_html
 from trafilatura import bare_extraction
 from trafilatura.settings import Extractor
@@ -491,23 +490,35 @@ _SHARE_ONLY = re.compile(
 )
 
 
-_BOILERPLATE_NODES = etree.XPath(
-    ".//*[@class or @id or @role][re:test(concat(' ', @class, ' ', @id, ' ', @role, ' '), "
-    "'[\\s_-](?:cookies?|cookiebanner|consent|gdpr|didomi|onetrust|cmp|reactions?|"
-    "alertdialog|dialog)[\\s_-]', 'i')]",
-    namespaces={"re": "http://exslt.org/regular-expressions"},
+_BOILERPLATE_TOKEN = re.compile(
+    r"(?:^|[\s_-])(?:cookies?|cookiebanner|consent|gdpr|didomi|onetrust|cmp|reactions?|"
+    r"alertdialog|dialog)(?:$|[\s_-])",
+    re.I,
 )
 _BOILERPLATE_MAX = 1500  # characters: a wrapper this long is not a banner
+_BOILERPLATE_DEPTH = 5  # banners sit near the top of the tree: look no deeper (cost)
 
 
 def _prune_boilerplate(tree: lxml_html.HtmlElement) -> None:
     """Drop consent banners, dialogs and reaction boxes before extraction: their text is not
     the article's and must not carry a near-empty page over the minimum length."""
-    for el in _BOILERPLATE_NODES(tree):
-        if el.tag in {"html", "body", "main", "article"} or el.getparent() is None:
-            continue
-        if len(el.text_content()) <= _BOILERPLATE_MAX:
-            el.drop_tree()
+    body = tree.find(".//body")
+    stack = [(body, 0)] if body is not None else []
+    while stack:
+        parent, depth = stack.pop()
+        for el in list(parent):
+            if not isinstance(el.tag, str):
+                continue
+            marks = f"{el.get('class', '')} {el.get('id', '')} {el.get('role', '')}"
+            if (
+                el.tag not in {"main", "article"}
+                and len(marks) > 2
+                and _BOILERPLATE_TOKEN.search(marks)
+                and len(el.text_content()) <= _BOILERPLATE_MAX
+            ):
+                el.drop_tree()
+            elif depth < _BOILERPLATE_DEPTH:
+                stack.append((el, depth + 1))
 
 
 def _clean_body(text: str) -> str:

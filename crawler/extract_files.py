@@ -12,6 +12,7 @@ from typing import Any
 
 from crawler.config import Topic
 from crawler.extract import Rejected
+from crawler.normalize import clean_text, content_hash
 from crawler.tagging import Tagger
 from crawler.worker import PageResult, default_workers, process_page
 
@@ -42,6 +43,7 @@ def to_record(path: Path, page: PageResult, tagger: Tagger) -> dict[str, Any]:
             "date_source": None,
             "language": None,
             "text": None,
+            "content_hash": None,
             "topics": {},
             "matches": [],
         }
@@ -59,6 +61,9 @@ def to_record(path: Path, page: PageResult, tagger: Tagger) -> dict[str, Any]:
         "categories": list(result.categories),
         "tags": list(result.tags),
         "text": result.text,
+        # the stored article's fingerprint: equal for copies whose text differs only in
+        # spacing, case, diacritics or Arabic letter variants
+        "content_hash": content_hash(clean_text(result.text)),
         "topics": {tag.topic: round(tag.score, 3) for tag in tags},
         "matches": [
             {"topic": tag.topic, **asdict(evidence)} for tag in tags for evidence in tag.evidence

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from crawler.extract import Extracted, PageHints
+from crawler.stories import Fingerprint
 from crawler.tagging import TopicTag
 
 
@@ -43,5 +44,12 @@ class ArticleItem:
     text_norm: str = ""
     content_hash: str = ""
     fetched_at: datetime | None = None
+    # set by the dedupe pipeline: the stored article this is a new version of
+    update_of: int | None = None
     # set by the tag pipeline
     topics: list[TopicTag] = field(default_factory=list)
+    # set by the stories pipeline (the store computes it when missing)
+    fingerprint: Fingerprint | None = None
+    # set by the store pipeline
+    story_id: int | None = None
+    new_story: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 SOURCE_META = "marsad_source"
 DOMAINS_META = "marsad_domains"
 ARTICLE_META = "marsad_article"
+HINTS_META = "marsad_hints"  # PageHints the spider found in the feed or sitemap
 
 
 class OutOfScope(IgnoreRequest):
@@ -32,7 +34,7 @@ class OutOfScope(IgnoreRequest):
 
 
 class KnownArticle(IgnoreRequest):
-    """An article URL that is already stored: it is never fetched again."""
+    """An article URL that is already stored and, as far as its feed or sitemap says, unchanged."""
 
 
 class SourceScopeMiddleware:
@@ -56,7 +58,9 @@ class SourceScopeMiddleware:
 
 
 class SkipKnownArticlesMiddleware:
-    """Article URLs already in the database are never fetched again (any URL that led to one)."""
+    """Article URLs already in the database are not fetched again (any URL that led to one),
+    unless the feed or sitemap that linked them dates them after our last fetch (an update);
+    dates in the future do not count, so a wrong clock cannot make us refetch every crawl."""
 
     def __init__(self, engine: Engine, crawler: Crawler):
         self.engine = engine
@@ -73,10 +77,27 @@ class SkipKnownArticlesMiddleware:
         if not request.meta.get(ARTICLE_META):
             return
         with Session(self.engine) as session:
-            known = db.stored_article_id(session, url_key(request.url))
-        if known is not None:
-            count(self.crawler.stats, request.meta.get(SOURCE_META, "?"), "known_skipped")
-            raise KnownArticle(f"already stored as article {known}")
+            known = db.stored_article_fetched(session, url_key(request.url))
+        if known is None:
+            return
+        article_id, fetched_at = known
+        if _changed_since(request.meta.get(HINTS_META), fetched_at):
+            count(self.crawler.stats, request.meta.get(SOURCE_META, "?"), "refetched")
+            return
+        count(self.crawler.stats, request.meta.get(SOURCE_META, "?"), "known_skipped")
+        raise KnownArticle(f"already stored as article {article_id}")
+
+
+def _changed_since(hints: Any, fetched_at: datetime) -> bool:
+    """Whether a feed or sitemap date is after *fetched_at* (and not in the future)."""
+    now = datetime.now(UTC)
+    for value in (getattr(hints, "feed_date", None), getattr(hints, "sitemap_date", None)):
+        if value is None:
+            continue
+        when = db.as_utc(value)
+        if fetched_at < when <= now:
+            return True
+    return False
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

@@ -38,6 +38,9 @@ def print_summary(result: CrawlResult) -> None:
         "status",
         "pages",
         "stored",
+        "stories",
+        "copies",
+        "updated",
         "duplicates",
         "known",
         "rejected",
@@ -53,6 +56,9 @@ def print_summary(result: CrawlResult) -> None:
             "[green]ok[/]" if not s.failed else "[red]failed[/]",
             str(s.pages_fetched),
             str(s.articles_stored),
+            str(s.stories_new),
+            str(s.story_copies),
+            str(s.articles_updated),
             str(s.duplicates),
             str(s.known_skipped),
             str(sum(s.rejected.values())),
@@ -63,7 +69,12 @@ def print_summary(result: CrawlResult) -> None:
         if s.errors:
             details.append(f"{s.source}: errors {_reasons(s.errors)}")
     console.print(table)
-    console.print("known = article URLs already stored, skipped before fetching", style="dim")
+    console.print(
+        "stories = new stories, copies = copies joining a story (syndicated or near-duplicate), "
+        "updated = corrected articles (versions kept), "
+        "known = article URLs already stored, skipped before fetching",
+        style="dim",
+    )
     for line in details:
         console.print(escape(line))
 

@@ -24,8 +24,12 @@ class SourceSummary:
     source: str
     pages_fetched: int = 0
     articles_stored: int = 0
+    stories_new: int = 0  # stored articles that opened a story
+    story_copies: int = 0  # stored articles that joined an existing story (syndicated copies)
+    articles_updated: int = 0  # stored URLs fetched again with changed text (versions kept)
     duplicates: int = 0
     known_skipped: int = 0
+    refetched: int = 0  # stored URLs fetched again because their feed/sitemap date moved on
     offsite: int = 0
     robots_blocked: int = 0
     entry_points_ok: int = 0
@@ -49,8 +53,12 @@ class SourceSummary:
 _SCALARS = {
     "pages_fetched",
     "articles_stored",
+    "stories_new",
+    "story_copies",
+    "articles_updated",
     "duplicates",
     "known_skipped",
+    "refetched",
     "offsite",
     "robots_blocked",
     "entry_points_ok",

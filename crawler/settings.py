@@ -44,6 +44,7 @@ ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.tag.TagPipeline": 400,
+    "pipelines.stories.StoryFingerprintPipeline": 450,
     "pipelines.store.StorePipeline": 500,
 }
 
@@ -55,6 +56,10 @@ EXTENSIONS = {
 MARSAD_DB_URL = None  # filled from --db / MARSAD_DB_URL / the default
 MARSAD_CONFIG_DIR = None  # filled from --config / MARSAD_CONFIG / the default
 MARSAD_EXTRACT_WORKERS = -1  # -1: one per core; 0: extract in the crawl process
+MARSAD_EXTRACT_TIMEOUT = 60  # seconds per page; a stuck worker is killed and replaced
 MARSAD_MIN_CHARS = 200
 MARSAD_RAW_HTML = "gzip"  # "gzip" or "none": keep each article's page for re-extraction
 MARSAD_PROGRESS = False
+# Story clusters (crawler/stories.py): copies of one article are grouped into one story.
+MARSAD_STORY_THRESHOLD = 0.4  # LSH similarity threshold; changing it starts a new band index
+MARSAD_STORY_WINDOW_DAYS = 14  # a copy joins a story whose band keys are younger than this

@@ -24,6 +24,7 @@ letters remain (so «المغرب», «مغرب», «بالمغرب», «للم�
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,7 +37,7 @@ from crawler.normalize import normalize_text
 if TYPE_CHECKING:
     from crawler.config import Topic
 
-__all__ = ["TOKEN_RE", "Evidence", "Tagger", "TopicTag", "term_keys", "token_key"]
+__all__ = ["TOKEN_RE", "Evidence", "Tagger", "TopicTag", "tag_record", "term_keys", "token_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -145,11 +146,15 @@ _LATIN_RULES = {"fr": _latin_fr, "en": _latin_en}
 
 @dataclass(frozen=True)
 class _Entry:
-    topic: int  # index into Tagger.topics
+    topic: int  # index into Tagger.topics (-1 for a context phrase)
     term: str  # surface form as configured
     exclude: bool
     size: int = 0  # letters in the term keys: of equal-length matches the most specific wins
     weight: float = 1.0
+    within: int = 0  # words allowed between this match and a context (exclusion: its reach)
+    near: frozenset[int] = frozenset()  # context ids, one of which must be within reach
+    not_near: frozenset[int] = frozenset()  # context ids that cancel the match within reach
+    context: int = -1  # >= 0: a near/not_near context phrase, not a term
 
 
 _Match = tuple[int, int, _Entry]  # (first token, end token exclusive, entry)
@@ -292,11 +297,35 @@ class Tagger:
         self.topics: tuple[Topic, ...] = tuple(topics)
         per_lang: dict[str, dict[tuple[str, ...], list[_Entry]]] = {}
         merged: dict[tuple[str, ...], list[_Entry]] = {}
+        contexts: dict[tuple[str, ...], int] = {}
+
+        def add(code: str, keys: tuple[str, ...], entry: _Entry) -> None:
+            for target in (per_lang.setdefault(code, {}), merged):
+                entries = target.setdefault(keys, [])
+                # the same phrase in two languages (Israel / Israel) counts once
+                if not any(
+                    e.topic == entry.topic
+                    and e.exclude == entry.exclude
+                    and e.context == entry.context
+                    for e in entries
+                ):
+                    entries.append(entry)
+
+        def context_ids(code: str, phrases: Sequence[str]) -> frozenset[int]:
+            ids = set()
+            for phrase in phrases:
+                keys = term_keys(phrase)
+                if not keys:
+                    continue
+                cid = contexts.setdefault(keys, len(contexts))
+                add(code, keys, _Entry(-1, phrase, False, context=cid))
+                ids.add(cid)
+            return frozenset(ids)
+
         for t_index, topic in enumerate(self.topics):
             for exclude, table in ((False, topic.terms), (True, topic.exclude)):
                 for lang, phrases in table.items():
                     code = _lang_code(lang) or lang
-                    bucket = per_lang.setdefault(code, {})
                     for phrase in phrases:
                         keys = term_keys(phrase)
                         if not keys:
@@ -304,14 +333,18 @@ class Tagger:
                                 "topic %r: term %r has no matchable words", topic.key, phrase
                             )
                             continue
-                        entry = _Entry(t_index, phrase, exclude, sum(map(len, keys)))
-                        for target in (bucket, merged):
-                            entries = target.setdefault(keys, [])
-                            # the same phrase in two languages (Israel / Israel) counts once
-                            if not any(
-                                e.topic == t_index and e.exclude == exclude for e in entries
-                            ):
-                                entries.append(entry)
+                        options = topic.options(lang, phrase, exclude)
+                        entry = _Entry(
+                            t_index,
+                            phrase,
+                            exclude,
+                            sum(map(len, keys)),
+                            weight=options.weight,
+                            within=options.within,
+                            near=context_ids(code, options.near),
+                            not_near=context_ids(code, options.not_near),
+                        )
+                        add(code, keys, entry)
         self._indexes = {code: _Index(code, phrases) for code, phrases in per_lang.items()}
         self._all = _Index("*", merged)
 
@@ -333,14 +366,13 @@ class Tagger:
             if not original:
                 continue
             parts = _SPLIT_RE.split(original)  # [gap, token, gap, token, ..., gap]
-            kept = self._field_matches(index, parts[1::2])
+            kept = self._field_matches(index, parts[1::2], field)
             if not kept:
                 continue
             ends = list(accumulate(map(len, parts)))  # token i spans ends[2i]..ends[2i+1]
             per_term: dict[tuple[int, str], int] = {}
             for start, end, entry in kept:
-                topic = self.topics[entry.topic]
-                weight = entry.weight * (topic.title_weight if field == "title" else 1.0)
+                weight = entry.weight * self.topics[entry.topic].field_weight(field)
                 scores[entry.topic] = scores.get(entry.topic, 0.0) + weight
                 seen = per_term.get((entry.topic, entry.term), 0)
                 if seen < MAX_EVIDENCE_PER_TERM:
@@ -361,19 +393,30 @@ class Tagger:
         tags.sort(key=lambda tag: (-tag.score, tag.topic))
         return tags
 
-    @staticmethod
-    def _field_matches(index: _Index, tokens: Sequence[str]) -> list[_Match]:
-        """Per topic: drop matches overlapping an exclusion, then keep the longest of
-        overlapping matches (leftmost first). Result sorted by position."""
+    def _field_matches(self, index: _Index, tokens: Sequence[str], field: str) -> list[_Match]:
+        """Per topic: drop matches an exclusion reaches, matches lacking their ``near`` context
+        or having a ``not_near`` one, then keep the longest of overlapping matches (leftmost
+        first). Result sorted by position."""
         found = index.matches(tokens)
         if not found:
             return []
         by_topic: dict[int, tuple[list[_Match], list[tuple[int, int]]]] = {}
+        contexts: dict[int, list[tuple[int, int]]] = {}
+        for start, end, entry in found:
+            if entry.context >= 0:
+                contexts.setdefault(entry.context, []).append((start, end))
         for match in found:
-            terms, excluded = by_topic.setdefault(match[2].topic, ([], []))
-            if match[2].exclude:
-                excluded.append((match[0], match[1]))
-            else:
+            entry = match[2]
+            if entry.context >= 0:
+                continue
+            if self.topics[entry.topic].field_weight(field) == 0:
+                continue
+            terms, excluded = by_topic.setdefault(entry.topic, ([], []))
+            if entry.exclude:
+                excluded.append((match[0] - entry.within, match[1] + entry.within))
+            elif (not entry.near or _reaches(match, entry.near, contexts)) and not (
+                entry.not_near and _reaches(match, entry.not_near, contexts)
+            ):
                 terms.append(match)
         kept: list[_Match] = []
         for terms, excluded in by_topic.values():
@@ -386,3 +429,38 @@ class Tagger:
                     last_end = match[1]
         kept.sort(key=lambda m: (m[0], m[2].topic))
         return kept
+
+
+def _reaches(
+    match: _Match, ids: frozenset[int], contexts: dict[int, list[tuple[int, int]]]
+) -> bool:
+    """True when a context phrase in ``ids`` lies within ``entry.within`` words of ``match``
+    (on either side; the match's own span does not count as its context)."""
+    start, end, entry = match
+    lo, hi = start - entry.within, end + entry.within
+    for cid in ids:
+        for cs, ce in contexts.get(cid, ()):
+            if cs < hi and lo < ce and (cs, ce) != (start, end):
+                return True
+    return False
+
+
+def tag_record(tagger: Tagger, record: Mapping[str, object]) -> dict[str, object]:
+    """``{"id", "title", "text", "lang"?}`` -> ``{"id", "topics": {name: score}, "matches": [...]}``
+
+    The output line of ``marsad tag``: only topics at or above their threshold, best first;
+    each match is ``{"topic", "term", "field", "position", "snippet"}``.
+    """
+    title, text, lang = record.get("title"), record.get("text"), record.get("lang")
+    tags = tagger.tag(
+        title if isinstance(title, str) else "",
+        text if isinstance(text, str) else "",
+        lang if isinstance(lang, str) else None,
+    )
+    return {
+        "id": record.get("id"),
+        "topics": {tag.topic: round(tag.score, 3) for tag in tags},
+        "matches": [
+            {"topic": tag.topic, **dataclasses.asdict(ev)} for tag in tags for ev in tag.evidence
+        ],
+    }

@@ -7,9 +7,10 @@ import gzip
 import logging
 import multiprocessing
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
+
+from pebble import ProcessPool
 
 from crawler.encoding import decode_html
 from crawler.extract import Extracted, PageHints, Rejected, extract
@@ -48,32 +49,44 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+class ExtractionTimeout(Exception):
+    """A page took longer than the per-page limit; its worker was killed and replaced."""
+
+
 class PagePool:
-    """A pool of extraction processes (or inline work when *workers* is 0)."""
+    """Extraction worker processes (or inline work when *workers* is 0).
 
-    def __init__(self, workers: int):
+    pebble kills a worker stuck on a pathological page after *timeout* seconds and replaces
+    it, and recycles each worker after *max_tasks* pages so memory stays flat on long crawls.
+    """
+
+    def __init__(self, workers: int, timeout: float = 60.0, max_tasks: int = 500):
         self.workers = workers
-        self._executor: Executor | None = None
+        self.timeout = timeout
+        self.max_tasks = max_tasks
+        self._pool: ProcessPool | None = None
 
-    def _start(self) -> Executor:
-        if self._executor is None:
+    def _start(self) -> ProcessPool:
+        if self._pool is None:
             # forkserver: children never inherit the reactor's threads or sockets.
-            context = multiprocessing.get_context("forkserver")
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
-        return self._executor
+            self._pool = ProcessPool(
+                max_workers=self.workers,
+                max_tasks=self.max_tasks,
+                context=multiprocessing.get_context("forkserver"),
+            )
+        return self._pool
 
     async def run(self, *args: object) -> PageResult:
         if self.workers <= 0:
             return process_page(*args)  # type: ignore[arg-type]
-        loop = asyncio.get_running_loop()
+        future = self._start().schedule(process_page, args=args, timeout=self.timeout)
         try:
-            return await loop.run_in_executor(self._start(), process_page, *args)
-        except BrokenProcessPool:
-            logger.warning("an extraction worker died; restarting the pool")
-            self.close()
-            raise
+            return await asyncio.wrap_future(future)
+        except FuturesTimeout as exc:
+            raise ExtractionTimeout(f"extraction took longer than {self.timeout:g}s") from exc
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None

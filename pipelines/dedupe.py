@@ -1,4 +1,8 @@
-"""Drops articles already stored or seen in this crawl (same URL, or same source and text)."""
+"""Drops articles already stored or seen in this crawl (same URL, or same source and text).
+
+A stored URL fetched again (its feed or sitemap date moved past our fetch) goes on to the
+store as a new version when its text changed; unchanged, it is dropped as a duplicate.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,14 @@ class DedupePipeline:
             raise DuplicateArticle(f"seen earlier in this crawl: {item.url}")
         self.seen_keys.update(keys)
         self.seen_texts.add(text_key)
+        same_url = self.store.find_by_url(keys)
+        if same_url is not None:
+            if self.store.content_hash_of(same_url) != item.content_hash:
+                item.update_of = same_url
+                return item
+            self.store.touch(same_url, item.fetched_at)
+            self.store.add_aliases(same_url, keys)
+            raise DuplicateArticle(f"fetched again, unchanged, article {same_url}: {item.url}")
         existing = self.store.find_duplicate(keys, item.source, item.content_hash)
         if existing is not None:
             self.store.add_aliases(existing, keys)

@@ -17,10 +17,12 @@ logger = logging.getLogger(__name__)
 
 
 class ExtractPipeline:
-    def __init__(self, workers: int, min_chars: int = 200, compression: str = "gzip"):
+    def __init__(
+        self, workers: int, min_chars: int = 200, compression: str = "gzip", timeout: float = 60
+    ):
         if compression not in COMPRESSIONS:
             raise ValueError(f"MARSAD_RAW_HTML must be one of {COMPRESSIONS}, not {compression!r}")
-        self.pool = PagePool(workers)
+        self.pool = PagePool(workers, timeout=timeout)
         self.min_chars = min_chars
         self.compression = compression
 
@@ -32,6 +34,7 @@ class ExtractPipeline:
             workers=default_workers() if workers < 0 else workers,
             min_chars=settings.getint("MARSAD_MIN_CHARS", 200),
             compression=settings.get("MARSAD_RAW_HTML", "gzip"),
+            timeout=settings.getfloat("MARSAD_EXTRACT_TIMEOUT", 60),
         )
 
     def close_spider(self) -> None:

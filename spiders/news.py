@@ -34,7 +34,7 @@ from crawler.config import Source, load_config
 from crawler.config import url_in_domains as in_domains
 from crawler.extract import PageHints
 from crawler.items import FetchedPage
-from crawler.middlewares import ARTICLE_META, DOMAINS_META, SOURCE_META
+from crawler.middlewares import ARTICLE_META, DOMAINS_META, HINTS_META, SOURCE_META
 from crawler.normalize import url_key
 from crawler.report import count
 from spiders.discovery import DiscoveryError, Link, parse_feed, parse_sitemap
@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 ENTRY_META = "marsad_entry"
 DEPTH_META = "marsad_section_depth"
-HINTS_META = "marsad_hints"
 
 
 def classify_failure(failure: Failure) -> str:

@@ -57,9 +57,26 @@ def test_scrapy_crawl_uses_marsad_settings(site: SampleSite, tmp_path: Path) -> 
     db_url = f"sqlite:///{tmp_path / 'scrapy.db'}"
     env = {**os.environ, "MARSAD_DB_URL": db_url, "MARSAD_CONFIG": str(tmp_path / "config")}
     proc = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "news", "-a", "sources=ledger-en",
-         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "news",
+            "-a",
+            "sources=ledger-en",
+            "-s",
+            "AUTOTHROTTLE_ENABLED=False",
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "LOG_LEVEL=WARNING",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stderr
     engine = create_engine(db_url)

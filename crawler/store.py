@@ -41,7 +41,7 @@ from crawler.stories import Fingerprint, StoryParams, fingerprint, shingles, ver
 
 logger = logging.getLogger(__name__)
 
-RETRIES = 8
+RETRIES = 20
 
 
 class _Conflict(Exception):

@@ -14,9 +14,13 @@ Pipeline for one field (title or text):
    invents matches that no term asked for (exception: a shorter word that only occurs inside
    multi-word phrases may lose a one-letter clitic, «وتل أبيب» -> «تل أبيب»).
 3. Phrases match as sequences of term keys. A topic's exclusion phrase overlapping one of its
-   matches cancels that match; of overlapping matches of one topic the longest wins.
-4. score = sum of match weights (1.0 per match; title matches x ``topic.title_weight``);
-   topics scoring >= ``topic.threshold`` are returned, best first.
+   matches (or, with ``within = N``, at most N words away) cancels that match; a term with
+   ``near`` contexts counts only when one of them is at most ``within`` words away, one with
+   ``not_near`` contexts only when none is; of overlapping matches of one topic the longest
+   wins.
+4. score = sum of match weights (``TermOptions.weight``, 1.0 for a plain string) times the
+   field's weight (``topic.title_weight`` / ``topic.text_weight``; 0 = the field does not
+   count); topics scoring >= ``topic.threshold`` are returned, best first.
 
 Term keys: the normalised token, with a leading Arabic article «ال» dropped when at least three
 letters remain (so «المغرب», «مغرب», «بالمغرب», «للمغرب» all meet on «مغرب»).
@@ -413,7 +417,8 @@ class Tagger:
                 continue
             terms, excluded = by_topic.setdefault(entry.topic, ([], []))
             if entry.exclude:
-                excluded.append((match[0] - entry.within, match[1] + entry.within))
+                reach = entry.within + 1 if entry.within else 0  # 0: overlapping only
+                excluded.append((match[0] - reach, match[1] + reach))
             elif (not entry.near or _reaches(match, entry.near, contexts)) and not (
                 entry.not_near and _reaches(match, entry.not_near, contexts)
             ):
@@ -434,10 +439,11 @@ class Tagger:
 def _reaches(
     match: _Match, ids: frozenset[int], contexts: dict[int, list[tuple[int, int]]]
 ) -> bool:
-    """True when a context phrase in ``ids`` lies within ``entry.within`` words of ``match``
-    (on either side; the match's own span does not count as its context)."""
+    """True when a context phrase in ``ids`` is at most ``entry.within`` words away from
+    ``match`` (words strictly between them; either side; overlapping counts, the match's own
+    span does not)."""
     start, end, entry = match
-    lo, hi = start - entry.within, end + entry.within
+    lo, hi = start - entry.within - 1, end + entry.within + 1  # at most `within` words between
     for cid in ids:
         for cs, ce in contexts.get(cid, ()):
             if cs < hi and lo < ce and (cs, ce) != (start, end):

@@ -122,6 +122,21 @@ def test_crawl_stores_every_article_once_then_nothing_new(
         if not item.has_page_date:
             assert article.date_source in ("feed", "sitemap"), item.url
 
+    # syndicated wire copies share one story; every stored article opened or joined one
+    groups: dict[str, set[str]] = {}
+    for item in site.expected:
+        if item.group:
+            groups.setdefault(item.group, set()).add(item.url)
+    assert any(len(urls) > 1 for urls in groups.values()), "the sample site has wire copies"
+    for group, urls in groups.items():
+        stories = {by_url[url].story_id for url in urls}
+        assert len(stories) == 1 and None not in stories, (group, stories)
+    grouped = {url for urls in groups.values() for url in urls}
+    assert len({a.story_id for a in articles if a.url in grouped}) == len(groups)
+    assert all(a.story_id is not None for a in articles)
+    assert total(summary, "stories_new") + total(summary, "story_copies") == len(expected)
+    assert total(summary, "story_copies") >= sum(len(urls) - 1 for urls in groups.values())
+
     # a second crawl stores nothing and refetches no stored article
     before = {outlet: len(site.requests(outlet)) for outlet in site.outlets}
     code, again, stderr = crawl(config_dir, db_url)

@@ -210,7 +210,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @click.pass_obj
 def db_upgrade(state: State, revision: str) -> None:
     """Create the database or apply pending migrations."""

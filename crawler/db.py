@@ -235,7 +235,7 @@ def alembic_config(engine: Engine) -> Any:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Apply Alembic migrations up to *revision* (creates a new database on first use)."""
     from alembic import command
 

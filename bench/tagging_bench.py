@@ -185,9 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     big_topics = generated_topics(1000)
     big = throughput(Tagger(shipped + big_topics), articles, args.seconds)
     print(f"{len(articles)} articles of ~{words:.0f} words, one core")
-    print(
-        f"  shipped topics ({n_shipped} terms): {base:8,.0f} articles/s  (target >= 2,000)"
-    )
+    print(f"  shipped topics ({n_shipped} terms): {base:8,.0f} articles/s  (target >= 2,000)")
     print(
         f"  + generated 1,000-term set ({n_shipped + 1000} terms): {big:8,.0f} articles/s  "
         f"({base / big:.2f}x slower; target <= 3x)"

@@ -19,8 +19,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -42,6 +43,12 @@ from crawler.stories import Fingerprint, StoryParams, fingerprint, shingles, ver
 logger = logging.getLogger(__name__)
 
 RETRIES = 20
+
+
+class Band(NamedTuple):
+    story_id: int
+    article_id: int
+    seen_at: datetime
 
 
 class _Conflict(Exception):
@@ -146,9 +153,13 @@ class ArticleStore:
         article = _article(item)
         session.add(article)
         session.flush()  # first statement: on SQLite this takes the write lock
-        for key in dict.fromkeys((item.url_key, *item.alias_keys)):
-            if session.get(ArticleUrl, url_hash(key)) is None:
-                session.add(ArticleUrl(url_hash=url_hash(key), article_id=article.id))
+        hashes = list(dict.fromkeys(url_hash(key) for key in (item.url_key, *item.alias_keys)))
+        taken = set(
+            session.scalars(select(ArticleUrl.url_hash).where(ArticleUrl.url_hash.in_(hashes)))
+        )
+        rows = [{"url_hash": h, "article_id": article.id} for h in hashes if h not in taken]
+        if rows:
+            session.execute(ArticleUrl.__table__.insert(), rows)
         story_id, new_story = self._assign(session, article, fp)
         return Saved(article.id, story_id, new_story)
 
@@ -190,12 +201,16 @@ class ArticleStore:
 
     # ------------------------------------------------------------------ stories
 
-    def _bands(self, session: Session, keys: Iterable[int]) -> dict[int, StoryBand]:
+    def _bands(self, session: Session, keys: Iterable[int]) -> dict[int, Band]:
         keys = list(keys)
         if not keys:
             return {}
-        rows = session.scalars(select(StoryBand).where(StoryBand.band_key.in_(keys)))
-        return {row.band_key: row for row in rows}
+        table = StoryBand.__table__
+        query = select(table.c.band_key, table.c.story_id, table.c.article_id, table.c.seen_at)
+        rows = session.execute(query.where(table.c.band_key.in_(keys)))
+        return {
+            row.band_key: Band(row.story_id, row.article_id, as_utc(row.seen_at)) for row in rows
+        }
 
     def _assign(self, session: Session, article: Article, fp: Fingerprint) -> tuple[int, bool]:
         now = utcnow()
@@ -226,33 +241,21 @@ class ArticleStore:
         session: Session,
         article: Article,
         fp: Fingerprint,
-        known: dict[int, StoryBand],
+        known: dict[int, Band],
         cutoff: datetime,
     ) -> Story | None:
         """The story of the first verified candidate (exact copy, or shingles that agree)."""
-        votes = Counter(
-            row.article_id for row in known.values() if as_utc(row.seen_at) >= cutoff
-        )
-        exact = session.scalars(
-            select(Article.id)
-            .where(
-                Article.content_hash == article.content_hash,
-                Article.id != article.id,
-                Article.story_id.is_not(None),
-                Article.fetched_at >= cutoff,
-            )
-            .order_by(Article.id)
-            .limit(1)
-        ).first()
-        ranked = [exact] if exact is not None else []
-        ranked += [a for a, _ in votes.most_common(self.params.max_candidates) if a != exact]
+        # an exact copy shares the exact-text key, so it is among the candidates too
+        votes = Counter(row.article_id for row in known.values() if row.seen_at >= cutoff)
+        ranked = [a for a, _ in votes.most_common(self.params.max_candidates)]
         if not ranked:
             return None
         rows = {
             row.id: row
             for row in session.execute(
-                select(Article.id, Article.story_id, Article.content_hash, Article.text_norm)
-                .where(Article.id.in_(ranked), Article.id != article.id)
+                select(Article.id, Article.story_id, Article.content_hash, Article.text_norm).where(
+                    Article.id.in_(ranked), Article.id != article.id
+                )
             )
         }
         for candidate in ranked:
@@ -264,14 +267,16 @@ class ArticleStore:
             )
             if same:
                 # lock the story row: concurrent joiners update it one at a time
-                return session.get(Story, row.story_id, with_for_update=True, populate_existing=True)
+                return session.get(
+                    Story, row.story_id, with_for_update=True, populate_existing=True
+                )
         return None
 
     def _claim(
         self,
         session: Session,
         fp: Fingerprint,
-        known: dict[int, StoryBand],
+        known: dict[int, Band],
         story_id: int,
         article_id: int,
         cutoff: datetime | None = None,
@@ -281,15 +286,20 @@ class ArticleStore:
         fresh = [key for key in fp.band_keys if key not in known]
         if fresh:
             session.execute(
-                insert(StoryBand),
+                StoryBand.__table__.insert(),
                 [
-                    {"band_key": key, "story_id": story_id, "article_id": article_id, "seen_at": now}
+                    {
+                        "band_key": key,
+                        "story_id": story_id,
+                        "article_id": article_id,
+                        "seen_at": now,
+                    }
                     for key in fresh  # sorted: concurrent claimers cannot deadlock
                 ],
             )
         if cutoff is None:
             return
-        for key in sorted(k for k, row in known.items() if as_utc(row.seen_at) < cutoff):
+        for key in sorted(k for k, row in known.items() if row.seen_at < cutoff):
             taken = session.execute(
                 update(StoryBand)
                 .where(StoryBand.band_key == key, StoryBand.seen_at < cutoff)

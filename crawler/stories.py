@@ -29,10 +29,10 @@ from datasketch.lsh import _optimal_param
 __all__ = [
     "Fingerprint",
     "StoryParams",
-    "fingerprint",
-    "jaccard",
     "containment",
     "exact_key",
+    "fingerprint",
+    "jaccard",
     "shingles",
     "verify",
 ]

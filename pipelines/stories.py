@@ -1,4 +1,4 @@
-"""Story fingerprints (shingles and LSH band keys); the store assigns the story in its transaction."""
+"""Story fingerprints (shingles, LSH band keys); the store assigns stories in its transaction."""
 
 from __future__ import annotations
 

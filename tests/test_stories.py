@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from story_texts import OTHERS, copies, text
 
 from crawler import db
 from crawler.cli import cli
@@ -23,7 +24,6 @@ from crawler.stories import StoryParams, fingerprint, shingles, verify
 from pipelines.dedupe import DedupePipeline
 from pipelines.drops import DuplicateArticle
 from pipelines.normalize import normalize_article
-from story_texts import OTHERS, copies, text
 
 LANGS = ["ar", "fr", "en"]
 EDITS = ["dateline", "dropped_paragraph", "boilerplate", "reordered", "everything"]

@@ -34,10 +34,11 @@ class ArticleItem:
     content_type: str | None = None
     raw: bytes | None = None  # compressed page bytes
     raw_compression: str | None = None
+    requested_urls: tuple[str, ...] = ()  # redirect chain that led to fetched_url
     # set by the normalize pipeline
     url: str = ""
     url_key: str = ""
-    alias_keys: tuple[str, ...] = ()
+    alias_keys: tuple[str, ...] = ()  # URL keys of the other URLs that led here
     title: str = ""
     text: str = ""
     title_norm: str = ""

@@ -66,5 +66,5 @@ class ExtractPipeline:
             content_type=item.content_type,
             raw=page.raw,
             raw_compression=page.raw_compression,
-            alias_keys=item.requested_urls,
+            requested_urls=item.requested_urls,
         )

@@ -15,7 +15,7 @@ def normalize_article(item: ArticleItem, now: datetime | None = None) -> Article
     item.url_key = url_key(item.url)
     seen = {item.url_key}
     aliases = []
-    for url in (item.fetched_url, *item.alias_keys):
+    for url in (item.fetched_url, *item.requested_urls):
         key = url_key(url)
         if key not in seen:
             seen.add(key)

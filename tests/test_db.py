@@ -44,7 +44,7 @@ def make_item(
         encoding="utf-8",
         raw=gzip.compress(b"<html>...</html>"),
         raw_compression="gzip",
-        alias_keys=("https://example.ma/old-address",),
+        requested_urls=("https://example.ma/old-address",),
     )
     item = normalize_article(item)
     item.topics = [TopicTag("defense", 3.0, (Evidence("الدفاع", "text", 7, "مجال الدفاع"),))]

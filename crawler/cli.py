@@ -269,5 +269,19 @@ from crawler.cli_stories import stories  # noqa: E402
 cli.add_command(stories)
 
 
+from crawler.cli_search import export, reindex, search, show, stats  # noqa: E402
+
+cli.add_command(search)
+cli.add_command(show)
+cli.add_command(export)
+cli.add_command(stats)
+db_group.add_command(reindex)
+
+
+from crawler.cli_digest import digest  # noqa: E402
+
+cli.add_command(digest)
+
+
 def main() -> None:
     cli(prog_name="marsad")

@@ -281,3 +281,78 @@ def engine_for(url: str | None = None) -> Engine:
     if url not in _engines:
         _engines[url] = make_engine(url)
     return _engines[url]
+
+
+class DigestRun(Base):
+    """One run of one alert rule (dry runs and previews are not recorded)."""
+
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64), index=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # manual | schedule | immediate
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    items: Mapped[int] = mapped_column(Integer, default=0)  # distinct articles/stories sent
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | partial | failed | empty
+
+    channels: Mapped[list[DigestChannelResult]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class DigestChannelResult(Base):
+    """The outcome of one channel in one digest run."""
+
+    __tablename__ = "digest_channel_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_runs.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(64))
+    channel_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # sent | empty | failed | busy
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    #: after a sent/empty outcome: the next run of this rule+channel may start here (minus a
+    #: safety overlap); earlier than window_end when max_items left items pending
+    resume_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    run: Mapped[DigestRun] = relationship(back_populates="channels")
+
+
+class DigestDelivery(Base):
+    """An article delivered (or being delivered) by one rule through one channel.
+
+    The unique key (rule, channel, article_id) is what makes delivery exactly-once: a row is
+    inserted as ``claimed`` before sending, so two concurrent runs cannot both send one
+    article, turned ``sent`` after the channel accepted it, or deleted when the channel failed.
+    ``story_id`` (no foreign key: stories may be absent) makes a story count as delivered once
+    any of its copies was.
+    """
+
+    __tablename__ = "digest_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(64))
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    story_id: Mapped[int | None] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("digest_runs.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))  # claimed | sent
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint(
+            "rule", "channel", "article_id", name="uq_digest_deliveries_rule_channel_article"
+        ),
+        Index("ix_digest_deliveries_rule_channel_story", "rule", "channel", "story_id"),
+    )

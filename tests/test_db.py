@@ -15,6 +15,7 @@ from crawler import db
 from crawler.db import Article, ArticleUrl, Base
 from crawler.extract import Extracted
 from crawler.items import ArticleItem
+from crawler.search_index import include_object
 from crawler.store import ArticleStore
 from crawler.tagging import Evidence, TopicTag
 from pipelines.normalize import normalize_article
@@ -64,7 +65,8 @@ def test_new_database_is_created_at_head(db_url: str) -> None:
 def test_models_and_migrations_do_not_drift(db_url: str) -> None:
     engine = db.make_engine(db_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == [], f"models differ from migrations; add an Alembic revision: {diff}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from crawler.db import Base, make_engine
+from crawler.search_index import ensure_triggers, include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,8 +19,10 @@ def run_migrations() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         context.run_migrations()
+        ensure_triggers(connection)
 
 
 run_migrations()

@@ -1,0 +1,28 @@
+"""full-text search index over articles (FTS5 on SQLite, tsvector + GIN on PostgreSQL)
+
+Revision ID: 0004
+Revises: 0002
+Create Date: 2026-11-29 12:00:00.000000
+
+The index is raw DDL (a virtual table, triggers, functions), not a model: see
+``crawler/search_index.py``; its tables are left out of autogenerate by ``include_object``.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from crawler import search_index
+
+revision = "0004"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    search_index.install(op.get_bind())
+
+
+def downgrade() -> None:
+    search_index.uninstall(op.get_bind())

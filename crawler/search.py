@@ -1,0 +1,368 @@
+"""Search, show, export and count stored articles: one interface over SQLite FTS5 and PostgreSQL.
+
+Every function takes a Session and never commits it. A query string is parsed and compiled by
+``crawler.search_query`` and reaches the database only as a bound parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    Text,
+    bindparam,
+    cast,
+    column,
+    func,
+    inspect,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.orm import Session
+
+from crawler.db import Article, ArticleRaw, ArticleTopic, as_utc
+from crawler.search_index import SEARCH_TABLE
+from crawler.search_query import compile_fts5, compile_tsquery, parse_query
+
+__all__ = [
+    "SORTS",
+    "Filters",
+    "StoriesUnavailable",
+    "article_detail",
+    "has_stories",
+    "iter_articles",
+    "search",
+    "stats",
+]
+
+SORTS = ("relevance", "date")
+TITLE_WEIGHT = 4.0  # a word in the title counts this many times a word in the text (SQLite bm25)
+
+
+class StoriesUnavailable(RuntimeError):
+    """Story collapsing was asked for, but this database has no story clusters."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    topics: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def has_stories(session: Session) -> bool:
+    """Whether this database clusters articles into stories (articles.story_id exists)."""
+    inspector = inspect(session.connection())
+    if not inspector.has_table("stories"):
+        return False
+    return any(col["name"] == "story_id" for col in inspector.get_columns("articles"))
+
+
+def _when() -> Any:
+    return func.coalesce(Article.published_at, Article.fetched_at)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _apply_filters(stmt: Select[Any], filters: Filters) -> Select[Any]:
+    if filters.topics:
+        stmt = stmt.where(
+            Article.id.in_(
+                select(ArticleTopic.article_id).where(ArticleTopic.topic.in_(filters.topics))
+            )
+        )
+    if filters.sources:
+        stmt = stmt.where(Article.source.in_(filters.sources))
+    if filters.languages:
+        lang = func.lower(Article.language)
+        wanted = []
+        for code in (c.lower() for c in filters.languages):
+            wanted.append(lang == code)
+            if "-" not in code:  # "fr" also selects "fr-FR", "fr-MA"
+                wanted.append(lang.like(code + "-%"))
+        stmt = stmt.where(or_(*wanted))
+    if filters.since is not None:
+        stmt = stmt.where(_when() >= _utc(filters.since))
+    if filters.until is not None:
+        stmt = stmt.where(_when() < _utc(filters.until))
+    return stmt
+
+
+def _matching(
+    session: Session,
+    query: str | None,
+    filters: Filters,
+    columns: Sequence[Any],
+) -> tuple[Select[Any], Any]:
+    """SELECT *columns* of the articles matching; (statement, rank: lower is better or None)."""
+    stmt = select(*columns)
+    rank = None
+    if query and query.strip():
+        node = parse_query(query)
+        if session.get_bind().dialect.name == "sqlite":
+            fts = table(SEARCH_TABLE, column("rowid"))
+            stmt = (
+                stmt.select_from(fts)
+                .join(Article, Article.id == fts.c.rowid)
+                .where(
+                    text(f"{SEARCH_TABLE} MATCH :search_query").bindparams(
+                        search_query=compile_fts5(node)
+                    )
+                )
+            )
+            rank = literal_column(f"bm25({SEARCH_TABLE}, {TITLE_WEIGHT}, 1.0)")
+        else:
+            fts = table(SEARCH_TABLE, column("article_id"), column("document"))
+            tsquery = cast(bindparam("search_query", compile_tsquery(node), type_=Text), TSQUERY)
+            stmt = (
+                stmt.select_from(fts)
+                .join(Article, Article.id == fts.c.article_id)
+                .where(fts.c.document.op("@@")(tsquery))
+            )
+            rank = -func.ts_rank(fts.c.document, tsquery)
+    else:
+        stmt = stmt.select_from(Article)
+    return _apply_filters(stmt, filters), rank
+
+
+def _iso(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat() if value is not None else None
+
+
+def _topics_for(session: Session, ids: Sequence[int]) -> dict[int, dict[str, float]]:
+    out: dict[int, dict[str, float]] = {i: {} for i in ids}
+    if ids:
+        rows = session.execute(
+            select(ArticleTopic.article_id, ArticleTopic.topic, ArticleTopic.score)
+            .where(ArticleTopic.article_id.in_(ids))
+            .order_by(ArticleTopic.article_id, ArticleTopic.score.desc(), ArticleTopic.topic)
+        )
+        for article_id, topic, score in rows:
+            out[article_id][topic] = round(score, 2)
+    return out
+
+
+_LIST_COLUMNS = (
+    Article.id,
+    Article.published_at,
+    Article.fetched_at,
+    Article.source,
+    Article.language,
+    Article.title,
+    Article.url,
+)
+
+
+def search(
+    session: Session,
+    query: str | None,
+    filters: Filters = Filters(),
+    *,
+    limit: int = 50,
+    sort: str = "relevance",
+    collapse_stories: bool = False,
+) -> list[dict[str, Any]]:
+    """Matching articles (all, with an empty query), best or newest first, as plain dicts.
+
+    With *collapse_stories*, one article per story (the best-ranked copy) with its ``copies``.
+    Raises QuerySyntaxError for a malformed query, StoriesUnavailable when stories are asked for
+    on a database without them.
+    """
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {SORTS}, not {sort!r}")
+    stories = has_stories(session)
+    if collapse_stories and not stories:
+        raise StoriesUnavailable("this database has no story clusters (articles.story_id)")
+    columns = list(_LIST_COLUMNS) + ([Article.story_id] if stories else [])
+    stmt, rank = _matching(session, query, filters, columns)
+    when = _when()
+    if rank is not None:
+        stmt = stmt.add_columns(rank.label("rank"))
+    if collapse_stories:
+        # rank (bm25) can only be computed next to the FTS5 scan: match in a materialised CTE,
+        # number the copies of each story in a second step, keep the first of each.
+        matched = stmt.add_columns(when.label("sort_when"))
+        matched = matched.cte("matched").prefix_with("MATERIALIZED")
+        key = func.coalesce(matched.c.story_id, -matched.c.id)
+        if sort == "relevance" and rank is not None:
+            order = [matched.c.rank, matched.c.sort_when.desc(), matched.c.id.desc()]
+        else:
+            order = [matched.c.sort_when.desc().nulls_last(), matched.c.id.desc()]
+        numbered = select(
+            matched,
+            func.row_number().over(partition_by=key, order_by=order).label("rn"),
+            func.count().over(partition_by=key).label("copies"),
+        ).subquery()
+        outer = select(numbered).where(numbered.c.rn == 1)
+        if sort == "relevance" and rank is not None:
+            outer = outer.order_by(
+                numbered.c.rank, numbered.c.sort_when.desc(), numbered.c.id.desc()
+            )
+        else:
+            outer = outer.order_by(numbered.c.sort_when.desc().nulls_last(), numbered.c.id.desc())
+        rows = session.execute(outer.limit(limit)).mappings().all()
+    else:
+        if sort == "relevance" and rank is not None:
+            stmt = stmt.order_by(rank, when.desc(), Article.id.desc())
+        else:
+            stmt = stmt.order_by(when.desc().nulls_last(), Article.id.desc())
+        rows = session.execute(stmt.limit(limit)).mappings().all()
+    topics = _topics_for(session, [row["id"] for row in rows])
+    return [_list_row(row, topics[row["id"]]) for row in rows]
+
+
+def _list_row(row: Any, topics: dict[str, float]) -> dict[str, Any]:
+    out = {
+        "id": row["id"],
+        "published_at": _iso(row["published_at"]),
+        "fetched_at": _iso(row["fetched_at"]),
+        "source": row["source"],
+        "language": row["language"],
+        "title": row["title"],
+        "url": row["url"],
+        "topics": topics,
+    }
+    if "story_id" in row:
+        out["story_id"] = row["story_id"]
+    if "copies" in row:
+        out["copies"] = row["copies"]
+    if "rank" in row and row["rank"] is not None:
+        out["score"] = round(-float(row["rank"]), 4)
+    return out
+
+
+def iter_articles(
+    session: Session,
+    query: str | None,
+    filters: Filters = Filters(),
+    *,
+    batch: int = 500,
+    with_text: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """Every matching article, newest first, streamed (server-side cursor on PostgreSQL,
+    *batch* rows in memory at a time)."""
+    columns = [*_LIST_COLUMNS, Article.author, Article.description]
+    if with_text:
+        columns.append(Article.text)
+    stmt, _rank = _matching(session, query, filters, columns)
+    stmt = stmt.order_by(_when().desc().nulls_last(), Article.id.desc())
+    result = session.execute(stmt.execution_options(yield_per=batch))
+    try:
+        for part in result.mappings().partitions():
+            topics = _topics_for(session, [row["id"] for row in part])
+            for row in part:
+                record = _list_row(row, topics[row["id"]])
+                record["author"] = row["author"]
+                record["description"] = row["description"]
+                if with_text:
+                    record["text"] = row["text"]
+                yield record
+    finally:
+        result.close()
+
+
+def article_detail(session: Session, article_id: int) -> dict[str, Any] | None:
+    """One article in full: its tags with evidence, story siblings, whether raw HTML is kept."""
+    stories = has_stories(session)
+    columns = [
+        *_LIST_COLUMNS,
+        Article.author,
+        Article.description,
+        Article.text,
+        Article.date_source,
+        Article.categories,
+        Article.tags,
+        Article.version,
+    ]
+    if stories:
+        columns.append(Article.story_id)
+    row = session.execute(select(*columns).where(Article.id == article_id)).mappings().first()
+    if row is None:
+        return None
+    out = _list_row(row, {})
+    for key in ("author", "description", "text", "date_source", "categories", "tags", "version"):
+        out[key] = row[key]
+    out["topics"] = [
+        {"topic": t.topic, "score": round(t.score, 2), "evidence": list(t.evidence or [])}
+        for t in session.scalars(
+            select(ArticleTopic)
+            .where(ArticleTopic.article_id == article_id)
+            .order_by(ArticleTopic.score.desc(), ArticleTopic.topic)
+        )
+    ]
+    raw = session.execute(
+        select(ArticleRaw.compression, func.length(ArticleRaw.content)).where(
+            ArticleRaw.article_id == article_id
+        )
+    ).first()
+    out["raw"] = {"stored": raw is not None} | (
+        {"compression": raw[0], "bytes": int(raw[1])} if raw is not None else {}
+    )
+    if stories:
+        out["story_siblings"] = []
+        if row["story_id"] is not None:
+            siblings = session.execute(
+                select(Article.id, Article.source, Article.published_at, Article.title, Article.url)
+                .where(Article.story_id == row["story_id"], Article.id != article_id)
+                .order_by(Article.published_at.asc().nulls_last(), Article.id)
+            )
+            out["story_siblings"] = [
+                {
+                    "id": s.id,
+                    "source": s.source,
+                    "published_at": _iso(s.published_at),
+                    "title": s.title,
+                    "url": s.url,
+                }
+                for s in siblings
+            ]
+    else:
+        out["story_siblings"] = None
+    return out
+
+
+def stats(
+    session: Session, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Any]:
+    """Article counts in total, per topic, per source and per day (UTC)."""
+    filters = Filters(since=since, until=until)
+    when = _when()
+    if session.get_bind().dialect.name == "sqlite":
+        day = func.date(when)
+    else:
+        day = func.to_char(func.timezone("UTC", when), "YYYY-MM-DD")
+    total = session.execute(_apply_filters(select(func.count()).select_from(Article), filters))
+    per_topic = _apply_filters(
+        select(ArticleTopic.topic, func.count())
+        .select_from(ArticleTopic)
+        .join(Article, Article.id == ArticleTopic.article_id),
+        filters,
+    ).group_by(ArticleTopic.topic)
+    per_source = _apply_filters(
+        select(Article.source, func.count()).select_from(Article), filters
+    ).group_by(Article.source)
+    per_day = _apply_filters(select(day.label("day"), func.count()).select_from(Article), filters)
+    per_day = per_day.group_by(day).order_by(day)
+
+    def ranked(stmt: Select[Any]) -> dict[str, int]:
+        pairs = [(str(k), int(n)) for k, n in session.execute(stmt)]
+        return dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0])))
+
+    return {
+        "articles": int(total.scalar_one()),
+        "topics": ranked(per_topic),
+        "sources": ranked(per_source),
+        "days": {str(k): int(n) for k, n in session.execute(per_day) if k is not None},
+    }

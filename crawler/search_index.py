@@ -1,0 +1,178 @@
+"""The full-text index over articles, kept up to date by database triggers (no Python on write).
+
+Both backends index the Arabic-normalised columns ``articles.title_norm`` / ``text_norm`` (see
+``crawler.normalize.normalize_text``), so hamza, tashkeel, tatweel, case and accents are already
+folded; clitics are handled when a query is expanded (``crawler.search_query``).
+
+* SQLite: ``article_search``, an FTS5 *external-content* table over ``articles`` (the index holds
+  no second copy of the text), columns ``title_norm`` and ``text_norm``, tokenizer ``unicode61``;
+  triggers ``article_search_ai/_ad/_au`` on ``articles`` insert, delete and update of the two
+  columns.
+* PostgreSQL: ``article_search(article_id, document tsvector)`` with a GIN index, filled by the
+  trigger ``article_search_sync`` (insert, update of the two columns; deletes cascade).
+  ``marsad_search_document(title, text)`` splits on the same separators as unicode61 (any
+  non-letter, non-digit: punctuation, symbols, emoji) before the 'simple' configuration, so both
+  backends see the same words; title words carry weight A, text words weight B.
+
+SQLite "batch" migrations recreate ``articles`` and lose its triggers: ``ensure_triggers`` runs
+after every migration (``crawler/migrations/env.py``) and puts them back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+logger = logging.getLogger(__name__)
+
+SEARCH_TABLE = "article_search"
+#: The FTS5 table and its shadow tables: not models, left out of autogenerate comparisons.
+SEARCH_TABLES = frozenset(
+    {SEARCH_TABLE}
+    | {f"{SEARCH_TABLE}_{suffix}" for suffix in ("data", "idx", "content", "docsize", "config")}
+)
+
+# ------------------------------------------------------------------ SQLite
+
+SQLITE_TABLE = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5("
+    "title_norm, text_norm, content='articles', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 2')"
+)
+SQLITE_TRIGGERS = (
+    f"""CREATE TRIGGER IF NOT EXISTS {SEARCH_TABLE}_ai AFTER INSERT ON articles BEGIN
+  INSERT INTO {SEARCH_TABLE}(rowid, title_norm, text_norm)
+  VALUES (new.id, new.title_norm, new.text_norm);
+END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {SEARCH_TABLE}_ad AFTER DELETE ON articles BEGIN
+  INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}, rowid, title_norm, text_norm)
+  VALUES ('delete', old.id, old.title_norm, old.text_norm);
+END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {SEARCH_TABLE}_au
+AFTER UPDATE OF title_norm, text_norm ON articles BEGIN
+  INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}, rowid, title_norm, text_norm)
+  VALUES ('delete', old.id, old.title_norm, old.text_norm);
+  INSERT INTO {SEARCH_TABLE}(rowid, title_norm, text_norm)
+  VALUES (new.id, new.title_norm, new.text_norm);
+END""",
+)
+SQLITE_TRIGGER_NAMES = tuple(f"{SEARCH_TABLE}_{s}" for s in ("ai", "ad", "au"))
+
+# ------------------------------------------------------------------ PostgreSQL
+
+# Everything unicode61 treats as a separator that PostgreSQL's parser might keep inside a word
+# (in a "C" locale it takes every non-ASCII character for a letter): ASCII non-alphanumerics,
+# Latin-1 punctuation and symbols, general punctuation, currency, arrows and other symbols,
+# Arabic punctuation, CJK and full-width punctuation, emoji.
+_SEPARATORS = (
+    r"[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f\u0080-\u00bf\u00d7\u00f7"
+    r"\u060c\u060d\u061b\u061e\u061f\u066a-\u066d\u06d4\u06dd\u06de\u06e9\ufd3e\ufd3f"
+    r"\u2000-\u206f\u20a0-\u20cf\u2100-\u2bff\u2e00-\u2e7f\u3000-\u303f"
+    r"\ufe10-\ufe6f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+    r"\U0001f000-\U0001faff]+"
+)
+PG_FUNCTIONS = (
+    f"""CREATE OR REPLACE FUNCTION marsad_search_document(title text, body text)
+RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT setweight(to_tsvector('pg_catalog.simple'::regconfig,
+           regexp_replace(coalesce(title, ''), '{_SEPARATORS}', ' ', 'g')), 'A')
+      || setweight(to_tsvector('pg_catalog.simple'::regconfig,
+           regexp_replace(coalesce(body, ''), '{_SEPARATORS}', ' ', 'g')), 'B')
+$$""",
+    f"""CREATE OR REPLACE FUNCTION marsad_article_search_sync() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO {SEARCH_TABLE} (article_id, document)
+  VALUES (NEW.id, marsad_search_document(NEW.title_norm, NEW.text_norm))
+  ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document;
+  RETURN NULL;
+END
+$$""",
+)
+PG_TABLE = (
+    f"""CREATE TABLE IF NOT EXISTS {SEARCH_TABLE} (
+  article_id integer NOT NULL,
+  document tsvector NOT NULL,
+  CONSTRAINT pk_{SEARCH_TABLE} PRIMARY KEY (article_id),
+  CONSTRAINT fk_{SEARCH_TABLE}_article_id_articles FOREIGN KEY (article_id)
+    REFERENCES articles (id) ON DELETE CASCADE
+)""",
+    f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_document ON {SEARCH_TABLE} USING gin (document)",
+)
+PG_TRIGGER = f"""CREATE TRIGGER {SEARCH_TABLE}_sync
+AFTER INSERT OR UPDATE OF title_norm, text_norm ON articles
+FOR EACH ROW EXECUTE FUNCTION marsad_article_search_sync()"""
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    """Alembic autogenerate hook: the search index is not a model (its tables are raw DDL)."""
+    if type_ == "table" and name in SEARCH_TABLES:
+        return False
+    table = getattr(obj, "table", None)
+    return not (type_ in ("index", "column") and table is not None and table.name in SEARCH_TABLES)
+
+
+def install(conn: Connection) -> None:
+    """Create the index, its triggers, and fill it from the stored articles."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(SQLITE_TABLE)
+        for statement in SQLITE_TRIGGERS:
+            conn.exec_driver_sql(statement)
+    else:
+        for statement in (*PG_FUNCTIONS, *PG_TABLE):
+            conn.exec_driver_sql(statement)
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {SEARCH_TABLE}_sync ON articles")
+        conn.exec_driver_sql(PG_TRIGGER)
+    rebuild(conn)
+
+
+def uninstall(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        for name in SQLITE_TRIGGER_NAMES:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SEARCH_TABLE}")
+    else:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {SEARCH_TABLE}_sync ON articles")
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SEARCH_TABLE}")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS marsad_article_search_sync()")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS marsad_search_document(text, text)")
+
+
+def rebuild(conn: Connection) -> int:
+    """Re-index every stored article; the number of articles indexed."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}) VALUES ('rebuild')")
+    else:
+        conn.exec_driver_sql(f"TRUNCATE {SEARCH_TABLE}")
+        conn.exec_driver_sql(
+            f"INSERT INTO {SEARCH_TABLE} (article_id, document) "
+            "SELECT id, marsad_search_document(title_norm, text_norm) FROM articles"
+        )
+    return int(conn.execute(text("SELECT count(*) FROM articles")).scalar_one())
+
+
+def is_installed(conn: Connection) -> bool:
+    if conn.dialect.name == "sqlite":
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"
+    else:
+        query = "SELECT 1 FROM pg_catalog.pg_class WHERE oid = to_regclass(:name)"
+    return conn.execute(text(query), {"name": SEARCH_TABLE}).first() is not None
+
+
+def ensure_triggers(conn: Connection) -> None:
+    """Put back SQLite triggers a batch migration of ``articles`` dropped (no-op otherwise)."""
+    if conn.dialect.name != "sqlite" or not is_installed(conn):
+        return
+    present = {
+        row[0]
+        for row in conn.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'articles'")
+        )
+    }
+    if set(SQLITE_TRIGGER_NAMES) <= present:
+        return
+    logger.info("re-creating the search index triggers on articles")
+    for statement in SQLITE_TRIGGERS:
+        conn.exec_driver_sql(statement)

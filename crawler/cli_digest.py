@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -19,9 +19,10 @@ import click
 from crawler import db
 from crawler.alerts_config import AlertsConfig, load_alerts
 from crawler.cli import EXIT_FAILED, EXIT_OK, State, UsageError
-from crawler.config import ConfigError, parse_interval
+from crawler.config import ConfigError
 from crawler.digest_channels import Rendered
 from crawler.digest_render import clean_text
+from crawler.timespec import parse_since
 
 
 class _DefaultRunGroup(click.Group):
@@ -34,19 +35,10 @@ class _DefaultRunGroup(click.Group):
 
 
 def _since(value: str | None) -> datetime | None:
-    if not value:
-        return None
     try:
-        return datetime.now(UTC) - parse_interval(value)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"--since {value!r}: use a duration like 12h or 2d, or a date like 2026-11-01"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parse_since(value)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
 
 
 def _alerts(state: State) -> tuple[AlertsConfig, object]:

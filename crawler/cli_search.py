@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import click
@@ -20,32 +20,21 @@ from crawler import search as api
 from crawler.cli import UsageError
 from crawler.search_query import QuerySyntaxError, search_tokens
 from crawler.tagging import TOKEN_RE, token_key
+from crawler.timespec import parse_since
 
-_SPAN_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate ... pop directional isolate
 
 
 def parse_when(value: str, *, end: bool = False, now: datetime | None = None) -> datetime:
-    """'7d', '24h', '90m', '2w' ago, or an ISO date/datetime (naive = UTC). With *end*, a bare
-    date means the end of that day (``--until 2024-05-31`` includes the 31st)."""
-    now = now or datetime.now(UTC)
-    match = _SPAN_RE.match(value.lower())
-    if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    """A --since/--until value (see crawler.timespec); with *end* a bare date includes that day."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"expected a date (2024-05-31), a date and time (2024-05-31T18:00) or a span "
-            f"back from now (90m, 24h, 7d, 2w), not {value!r}"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    if end and len(value.strip()) == 10:
-        parsed += timedelta(days=1)
-    return parsed
+        moment = parse_since(value, now, end=end)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if moment is None:
+        raise click.BadParameter("expected a date or an age, got an empty value")
+    return moment
 
 
 def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import click
 from rich.markup import escape
@@ -12,47 +11,36 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from crawler import db, output, queries
-
-_SPAN_RE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_span(value: str) -> timedelta:
-    """'90m', '24h', '7d', '2w' -> timedelta (click.BadParameter otherwise)."""
-    match = _SPAN_RE.match(value.lower())
-    if not match:
-        raise click.BadParameter(f"expected a span like 24h, 7d or 2w, not {value!r}")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+from crawler.timespec import When
 
 
 @click.command()
 @click.option(
     "--since",
+    type=When(),
     default="7d",
     show_default=True,
-    metavar="SPAN",
-    help="Stories a copy joined within this span (90m, 24h, 7d, 2w).",
+    help="Stories a copy joined since then: a date or an age (90m, 24h, 7d, 2w).",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.pass_obj
-def stories(state, since: str, limit: int, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def stories(state, since: datetime, limit: int, fmt: str) -> None:  # type: ignore[no-untyped-def]
     """The largest recent stories: copies of one article (syndicated wires, near-duplicates)
     grouped together, with the outlets that published them, most copies first."""
-    cutoff = datetime.now(UTC) - parse_span(since)
     engine = db.make_engine(state.db_url)
     try:
         with Session(engine) as session:
-            rows = queries.largest_stories(session, since=cutoff, limit=limit)
+            rows = queries.largest_stories(session, since=since, limit=limit)
     finally:
         engine.dispose()
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not rows:
-        click.echo(f"No story in the last {since}.")
+        click.echo(f"No story since {since:%Y-%m-%d %H:%M} UTC.")
         return
-    table = Table(title=f"Largest stories in the last {since}")
+    table = Table(title=f"Largest stories since {since:%Y-%m-%d %H:%M} UTC")
     for column in ("story", "copies", "first published", "outlets", "canonical title"):
         table.add_column(column, justify="right" if column in ("story", "copies") else "left")
     for row in rows:

@@ -13,8 +13,9 @@ import click
 
 from crawler import db
 from crawler.config import Topic
-from crawler.retag import DEFAULT_BATCH_SIZE, backtest, count_articles, parse_since, retag
+from crawler.retag import DEFAULT_BATCH_SIZE, backtest, count_articles, retag
 from crawler.tagging import Tagger, tag_record
+from crawler.timespec import parse_since
 
 
 def _usage_error(message: str) -> click.ClickException:

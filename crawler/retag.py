@@ -13,51 +13,24 @@ memory stays flat however many articles are stored.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from crawler.config import parse_interval
 from crawler.db import Article, ArticleTopic
 from crawler.tagging import Tagger, TopicTag
 
-__all__ = ["BacktestResult", "RetagResult", "backtest", "count_articles", "parse_since", "retag"]
+__all__ = ["BacktestResult", "RetagResult", "backtest", "count_articles", "retag"]
 
 DEFAULT_BATCH_SIZE = 500
-_RELATIVE_RE = re.compile(r"^\d+[dhms](\d+[hms])*$")
 
 Progress = Callable[[int], None]  # called with the number of articles just processed
-
-
-def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
-    """``7d`` / ``24h`` / ``90m`` (before ``now``), ``2024-05-01`` or an ISO datetime -> UTC.
-
-    Raises ``ValueError`` with a readable message otherwise.
-    """
-    if text is None or not text.strip():
-        return None
-    text = text.strip()
-    now = now or datetime.now(UTC)
-    if _RELATIVE_RE.match(text):
-        return now - parse_interval(text)
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            f"expected a date (2024-05-01), a datetime (2024-05-01T08:00) or an age "
-            f"(7d, 24h, 90m), got {text!r}"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _article_date() -> Any:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from crawler import db
 from crawler.cli import cli
 from crawler.db import Article, ArticleTopic
-from crawler.retag import parse_since
+from crawler.timespec import parse_since
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -4,13 +4,17 @@ Everything is checked at load time, so a mistake in the configuration stops the 
 with one message that names the file, the dotted key, the offending value and the fix,
 instead of surfacing later as a silent crawl failure.
 
+This module reads the files, validates ``sources.toml`` and assembles :class:`Config`;
+``topics.toml`` is validated in :mod:`crawler.topics_config`, and the checks both share
+(ConfigError, unknown keys, languages) live in :mod:`crawler.config_checks`. Import from
+here: the names of both are re-exported.
+
 This module is deliberately free of Scrapy and SQLAlchemy imports.
 """
 
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import difflib
 import logging
 import os
@@ -23,35 +27,53 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.config_checks import (
+    LANG_ALIASES,
+    LANGUAGES,
+    MISSING,
+    ConfigError,
+    check_unknown,
+    expect_table,
+    quoted_languages,
+    suggest,
+)
+from crawler.topics_config import TOPICS_FILE, TermOptions, Topic, parse_topics
+
 logger = logging.getLogger(__name__)
 
-LANGUAGES: tuple[str, ...] = ("ar", "fr", "en")
+__all__ = [
+    "LANGUAGES",
+    "MISSING",
+    "Config",
+    "ConfigError",
+    "Source",
+    "TermOptions",
+    "Topic",
+    "load_config",
+    "parse_interval",
+    "parse_sources",
+    "parse_topics",
+    "resolve_config_dir",
+    "url_in_domains",
+]
+
+# crawler.alerts_config imports these under their former private names
+_check_unknown = check_unknown
+_suggest = suggest
+
 ENV_VAR = "MARSAD_CONFIG"
 SOURCES_FILE = "sources.toml"
-TOPICS_FILE = "topics.toml"
 
 MIN_DEPTH = 1
 MAX_DEPTH = 10
 DEFAULT_INTERVAL = "1h"
 DEFAULT_DEPTH = 1
-DEFAULT_THRESHOLD = 1.0
-DEFAULT_TITLE_WEIGHT = 2.0
-DEFAULT_NEAR_WITHIN = 5  # words between a term and its near/not_near context
-MAX_NEAR_WITHIN = 50
-FIELDS: tuple[str, ...] = ("title", "text")
 
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_TOPIC_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _INTERVAL_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 _HOST_RE = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
 _TOML_POS_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
-
-_LANG_ALIASES = {
-    "arabic": "ar", "arabe": "ar", "ara": "ar", "عربي": "ar", "العربية": "ar",
-    "french": "fr", "francais": "fr", "français": "fr", "fra": "fr", "fre": "fr",
-    "english": "en", "anglais": "en", "eng": "en",
-}  # fmt: skip
 
 _LIST_FIELDS = (
     "domains",
@@ -62,7 +84,6 @@ _LIST_FIELDS = (
     "deny_patterns",
     "follow_patterns",
 )
-_DISCOVERY_FIELDS = ("feeds", "sitemaps", "sections")
 _PATTERN_FIELDS = ("article_patterns", "deny_patterns", "follow_patterns")
 _SOURCE_FIELDS = (
     "name",
@@ -77,63 +98,6 @@ _SOURCE_FIELDS = (
     "encoding",
 )
 _DEFAULTS_FIELDS = tuple(f for f in _SOURCE_FIELDS if f not in ("name", "lang"))
-_TOPIC_FIELDS = ("label", "threshold", "title_weight", "fields", "terms", "exclude")
-_TERM_ENTRY_FIELDS = ("term", "weight", "near", "not_near", "within")
-_EXCLUDE_ENTRY_FIELDS = ("term", "within")
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-MISSING: Any = _Missing()
-
-
-class ConfigError(Exception):
-    """A configuration mistake; ``str()`` names the file, key, value, problem and fix.
-
-    ``str()`` looks like::
-
-        config/sources.toml: key 'sources.hespress-ar.lang' = 'arr': unknown language.
-        Fix: use one of 'ar', 'fr', 'en'.
-
-    File-level problems (missing file, TOML syntax) have ``key == ""``.
-    """
-
-    def __init__(
-        self,
-        file: str,
-        key: str,
-        value: object,
-        fix: str,
-        problem: str = "invalid value",
-    ) -> None:
-        self.file = str(file)
-        self.key = key
-        self.value = value
-        self.fix = fix
-        self.problem = problem
-        super().__init__(self._render())
-
-    def _render(self) -> str:
-        fix = self.fix.rstrip(".")
-        problem = self.problem.rstrip(".")
-        if not self.key:
-            where = f"{self.file}"
-        elif self.value is MISSING:
-            where = f"{self.file}: key '{self.key}' is not set"
-        else:
-            where = f"{self.file}: key '{self.key}' = {_show(self.value)}"
-        return f"{where}: {problem}. Fix: {fix}."
-
-    def __str__(self) -> str:
-        return self._render()
-
-
-def _show(value: object, limit: int = 120) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -159,48 +123,6 @@ class Source:
     def allows(self, url: str) -> bool:
         """True when ``url``'s host is covered by this source's ``domains``."""
         return url_in_domains(url, self.domains)
-
-
-@dataclass(frozen=True)
-class TermOptions:
-    """How one configured term (or exclusion) counts; the defaults are a plain string entry.
-
-    weight    score added per match (before the field weight)
-    near      the match counts only when one of these phrases is within ``within`` words
-    not_near  the match is cancelled when one of these phrases is within ``within`` words
-    within    words between the match and its context (for exclusions: 0 = overlapping only)
-    """
-
-    weight: float = 1.0
-    near: tuple[str, ...] = ()
-    not_near: tuple[str, ...] = ()
-    within: int = 0
-
-
-PLAIN_TERM = TermOptions()
-
-
-@dataclass(frozen=True)
-class Topic:
-    key: str
-    label: str
-    threshold: float
-    title_weight: float
-    terms: Mapping[str, tuple[str, ...]]
-    exclude: Mapping[str, tuple[str, ...]]
-    text_weight: float = 1.0
-    #: lang -> phrase -> options, only for entries written as tables; others are PLAIN_TERM
-    term_options: Mapping[str, Mapping[str, TermOptions]] = dataclasses.field(default_factory=dict)
-    exclude_options: Mapping[str, Mapping[str, TermOptions]] = dataclasses.field(
-        default_factory=dict
-    )
-
-    def options(self, lang: str, phrase: str, exclude: bool = False) -> TermOptions:
-        table = self.exclude_options if exclude else self.term_options
-        return table.get(lang, {}).get(phrase, PLAIN_TERM)
-
-    def field_weight(self, name: str) -> float:
-        return self.title_weight if name == "title" else self.text_weight
 
 
 @dataclass(frozen=True)
@@ -280,32 +202,6 @@ def url_in_domains(url: str, domains: Sequence[str]) -> bool:
     return False
 
 
-def _suggest(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
-def _check_unknown(
-    table: Mapping[str, Any], allowed: Sequence[str], file: str, prefix: str, where: str
-) -> None:
-    for key in table:
-        if key not in allowed:
-            allowed_list = ", ".join(allowed)
-            raise ConfigError(
-                file,
-                f"{prefix}.{key}" if prefix else key,
-                table[key],
-                f"{_suggest(key, allowed)}Allowed keys in {where}: {allowed_list}",
-                problem="unknown key",
-            )
-
-
-def _table(value: Any, file: str, key: str, fix: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(file, key, value, fix, problem="expected a table")
-    return value
-
-
 # --------------------------------------------------------------------------- sources
 
 
@@ -350,12 +246,14 @@ class _SourceChecker:
 
     def lang(self, value: Any) -> str:
         if value is MISSING:
-            raise self.err("lang", value, "required key", f"add lang = 'ar' (one of {_langs()})")
+            raise self.err(
+                "lang", value, "required key", f"add lang = 'ar' (one of {quoted_languages()})"
+            )
         if isinstance(value, str) and value in LANGUAGES:
             return value
-        alias = _LANG_ALIASES.get(str(value).strip().lower()) if isinstance(value, str) else None
+        alias = LANG_ALIASES.get(str(value).strip().lower()) if isinstance(value, str) else None
         hint = f"did you mean {alias!r}? " if alias else ""
-        raise self.err("lang", value, "unknown language", f"{hint}use one of {_langs()}")
+        raise self.err("lang", value, "unknown language", f"{hint}use one of {quoted_languages()}")
 
     def country(self, value: Any) -> str | None:
         if value is MISSING:
@@ -546,10 +444,6 @@ class _SourceChecker:
             ) from None
 
 
-def _langs() -> str:
-    return ", ".join(repr(x) for x in LANGUAGES)
-
-
 def _check_schedule_pair(table: Mapping[str, Any], file: str, prefix: str) -> None:
     if "interval" in table and "cron" in table:
         raise ConfigError(
@@ -565,7 +459,7 @@ def _parse_source(
     key: str, table: Mapping[str, Any], defaults: Mapping[str, Any], file: str
 ) -> Source:
     prefix = f"sources.{key}"
-    _check_unknown(table, _SOURCE_FIELDS, file, prefix, "a [sources.<key>] table")
+    check_unknown(table, _SOURCE_FIELDS, file, prefix, "a [sources.<key>] table")
     _check_schedule_pair(table, file, prefix)
     merged: dict[str, Any] = dict(defaults)
     if "cron" in table:
@@ -628,7 +522,7 @@ def _parse_source(
 
 def _validate_defaults(defaults: Mapping[str, Any], file: str) -> None:
     """Check the [defaults] table on its own so its errors name 'defaults.<field>'."""
-    _check_unknown(
+    check_unknown(
         defaults,
         _DEFAULTS_FIELDS,
         file,
@@ -662,14 +556,14 @@ def _validate_defaults(defaults: Mapping[str, Any], file: str) -> None:
 
 def parse_sources(data: Mapping, file: str = SOURCES_FILE) -> tuple[Source, ...]:
     """Validate the parsed ``sources.toml`` document and build the sources, in file order."""
-    _check_unknown(
+    check_unknown(
         data,
         ("defaults", "sources"),
         file,
         "",
         f"{file} (source tables go under [sources.<key>], shared values under [defaults])",
     )
-    defaults = _table(
+    defaults = expect_table(
         data.get("defaults", {}), file, "defaults", "write shared values under a [defaults] table"
     )
     _validate_defaults(defaults, file)
@@ -681,7 +575,9 @@ def parse_sources(data: Mapping, file: str = SOURCES_FILE) -> tuple[Source, ...]
             "add at least one [sources.<key>] table with name, lang, domains and feeds",
             problem="no sources are defined",
         )
-    sources = _table(data["sources"], file, "sources", "define sources as [sources.<key>] tables")
+    sources = expect_table(
+        data["sources"], file, "sources", "define sources as [sources.<key>] tables"
+    )
     if not sources:
         raise ConfigError(
             file,
@@ -702,265 +598,13 @@ def parse_sources(data: Mapping, file: str = SOURCES_FILE) -> tuple[Source, ...]
                 "starting with a letter or digit)",
                 problem="invalid source key",
             )
-        table = _table(
+        table = expect_table(
             table,
             file,
             f"sources.{key}",
             f"write the source as a table: [sources.{key}] followed by name = ..., lang = ...",
         )
         out.append(_parse_source(key, table, defaults, file))
-    return tuple(out)
-
-
-# --------------------------------------------------------------------------- topics
-
-
-_Terms = dict[str, tuple[str, ...]]
-_Options = dict[str, dict[str, TermOptions]]
-
-
-def _parse_terms(value: Any, file: str, key: str, required: bool) -> tuple[_Terms, _Options]:
-    """``{lang: [entry, ...]}`` -> (phrases per language, options of table entries)."""
-    example = "{ ar = ['...'], fr = ['...'], en = ['...'] }"
-    exclude = not required
-    if value is MISSING:
-        if required:
-            raise ConfigError(file, key, value, f"add terms = {example}", problem="required key")
-        return {lang: () for lang in LANGUAGES}, {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(
-            file,
-            key,
-            value,
-            f"write {key.rsplit('.', 1)[-1]} = {example}",
-            problem="expected a table of language -> list of phrases",
-        )
-    out: _Terms = {lang: () for lang in LANGUAGES}
-    options: _Options = {}
-    for lang, phrases in value.items():
-        lkey = f"{key}.{lang}"
-        if lang not in LANGUAGES:
-            alias = _LANG_ALIASES.get(lang.lower())
-            hint = f"did you mean {alias!r}? " if alias else _suggest(lang, LANGUAGES)
-            raise ConfigError(
-                file, lkey, phrases, f"{hint}use one of {_langs()}", problem="unknown language"
-            )
-        if isinstance(phrases, str) or not isinstance(phrases, list):
-            raise ConfigError(
-                file,
-                lkey,
-                phrases,
-                f"write {lang} = ['phrase one', 'phrase two']",
-                problem="expected a list of strings",
-            )
-        seen: list[str] = []
-        for i, entry in enumerate(phrases):
-            ekey = f"{lkey}[{i}]"
-            if isinstance(entry, Mapping):
-                text, opts = _parse_term_entry(entry, file, ekey, exclude)
-            else:
-                text, opts = _phrase(entry, file, ekey), PLAIN_TERM
-            if text in seen:
-                if opts != PLAIN_TERM:
-                    raise ConfigError(
-                        file,
-                        ekey,
-                        entry,
-                        f"keep one entry for {text!r} and put its options there",
-                        problem="duplicate term",
-                    )
-                continue
-            seen.append(text)
-            if opts != PLAIN_TERM:
-                options.setdefault(lang, {})[text] = opts
-        out[lang] = tuple(seen)
-    if required and not any(out.values()):
-        raise ConfigError(
-            file,
-            key,
-            dict(value),
-            f"add phrases, e.g. terms = {example}",
-            problem="no terms in any language",
-        )
-    return out, options
-
-
-def _phrase(value: Any, file: str, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(
-            file,
-            key,
-            value,
-            "make every entry a non-empty quoted string (or { term = '...', weight = 2 })",
-            problem="expected a non-empty string",
-        )
-    return " ".join(value.split())
-
-
-def _parse_term_entry(
-    entry: Mapping[str, Any], file: str, key: str, exclude: bool
-) -> tuple[str, TermOptions]:
-    allowed = _EXCLUDE_ENTRY_FIELDS if exclude else _TERM_ENTRY_FIELDS
-    where = "an exclusion entry" if exclude else "a term entry"
-    _check_unknown(entry, allowed, file, key, where)
-    if "term" not in entry:
-        raise ConfigError(
-            file,
-            f"{key}.term",
-            MISSING,
-            "write the entry as { term = 'phrase', weight = 2 }",
-            problem="required key",
-        )
-    text = _phrase(entry["term"], file, f"{key}.term")
-    weight = 1.0
-    if "weight" in entry:
-        weight = _positive_float(entry["weight"], 1.0, file, f"{key}.weight", allow_zero=False)
-    contexts: dict[str, tuple[str, ...]] = {}
-    for name in ("near", "not_near"):
-        if name not in entry:
-            contexts[name] = ()
-            continue
-        raw = entry[name]
-        if isinstance(raw, str):
-            raw = [raw]
-        if not isinstance(raw, list) or not raw:
-            raise ConfigError(
-                file,
-                f"{key}.{name}",
-                raw,
-                f"write {name} = ['phrase one', 'phrase two']",
-                problem="expected a non-empty list of phrases",
-            )
-        contexts[name] = tuple(_phrase(p, file, f"{key}.{name}[{j}]") for j, p in enumerate(raw))
-    has_context = bool(contexts["near"] or contexts["not_near"])
-    within = DEFAULT_NEAR_WITHIN if has_context else 0
-    if "within" in entry:
-        within = entry["within"]
-        if not exclude and not has_context:
-            raise ConfigError(
-                file,
-                f"{key}.within",
-                within,
-                "add near = [...] or not_near = [...] to the entry, or remove within",
-                problem="within only applies to near/not_near contexts",
-            )
-        if (
-            not isinstance(within, int)
-            or isinstance(within, bool)
-            or not 0 <= within <= MAX_NEAR_WITHIN
-        ):
-            raise ConfigError(
-                file,
-                f"{key}.within",
-                within,
-                f"write a whole number of words from 0 to {MAX_NEAR_WITHIN}, e.g. within = 5",
-                problem="expected a word count",
-            )
-    return text, TermOptions(weight, contexts["near"], contexts["not_near"], within)
-
-
-def _parse_fields(value: Any, file: str, key: str) -> tuple[float, float]:
-    """``fields = { title = 2.0, text = 1.0 }`` -> (title weight, text weight); 0 ignores one."""
-    fix = "write fields = { title = 2.0, text = 1.0 } (0 makes a field not count)"
-    table = _table(value, file, key, fix)
-    _check_unknown(table, FIELDS, file, key, "fields")
-    weights = [
-        _positive_float(table.get(name, MISSING), default, file, f"{key}.{name}", allow_zero=True)
-        for name, default in (("title", DEFAULT_TITLE_WEIGHT), ("text", 1.0))
-    ]
-    if not any(weights):
-        raise ConfigError(file, key, dict(table), fix, problem="no field counts")
-    return weights[0], weights[1]
-
-
-def _positive_float(value: Any, default: float, file: str, key: str, allow_zero: bool) -> float:
-    if value is MISSING:
-        return default
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok and (value > 0 or (allow_zero and value == 0)):
-        return float(value)
-    bound = ">= 0" if allow_zero else "> 0"
-    raise ConfigError(
-        file,
-        key,
-        value,
-        f"write a number {bound}, e.g. {key.rsplit('.', 1)[-1]} = {default}",
-        problem=f"expected a number {bound}",
-    )
-
-
-def parse_topics(data: Mapping, file: str = TOPICS_FILE) -> tuple[Topic, ...]:
-    """Validate the parsed ``topics.toml`` document and build the topics, in file order."""
-    _check_unknown(data, ("topics",), file, "", f"{file} (topic tables go under [topics.<key>])")
-    topics = _table(
-        data.get("topics", {}), file, "topics", "define topics as [topics.<key>] tables"
-    )
-    out: list[Topic] = []
-    for key, table in topics.items():
-        prefix = f"topics.{key}"
-        if not _TOPIC_KEY_RE.match(key):
-            fixed = re.sub(r"[^a-z0-9_-]+", "-", key.lower()).strip("-") or "my-topic"
-            raise ConfigError(
-                file,
-                prefix,
-                key,
-                f"rename the table to [topics.{fixed}] (lowercase letters, digits, '-' and '_')",
-                problem="invalid topic key",
-            )
-        table = _table(table, file, prefix, f"write [topics.{key}] followed by label = ...")
-        _check_unknown(table, _TOPIC_FIELDS, file, prefix, "a [topics.<key>] table")
-        label = table.get("label", key)
-        if not isinstance(label, str) or not label.strip():
-            raise ConfigError(
-                file,
-                f"{prefix}.label",
-                label,
-                f"write label = {key.title()!r}",
-                problem="expected a non-empty string",
-            )
-        title_weight = _positive_float(
-            table.get("title_weight", MISSING),
-            DEFAULT_TITLE_WEIGHT,
-            file,
-            f"{prefix}.title_weight",
-            allow_zero=True,
-        )
-        text_weight = 1.0
-        if "fields" in table:
-            if "title_weight" in table:
-                raise ConfigError(
-                    file,
-                    f"{prefix}.title_weight",
-                    table["title_weight"],
-                    "remove title_weight and write the weight in fields = { title = ... }",
-                    problem="both title_weight and fields are set",
-                )
-            title_weight, text_weight = _parse_fields(table["fields"], file, f"{prefix}.fields")
-        terms, term_options = _parse_terms(
-            table.get("terms", MISSING), file, f"{prefix}.terms", True
-        )
-        exclude, exclude_options = _parse_terms(
-            table.get("exclude", MISSING), file, f"{prefix}.exclude", False
-        )
-        out.append(
-            Topic(
-                key=key,
-                label=label.strip(),
-                threshold=_positive_float(
-                    table.get("threshold", MISSING),
-                    DEFAULT_THRESHOLD,
-                    file,
-                    f"{prefix}.threshold",
-                    allow_zero=False,
-                ),
-                title_weight=title_weight,
-                text_weight=text_weight,
-                terms=terms,
-                exclude=exclude,
-                term_options=term_options,
-                exclude_options=exclude_options,
-            )
-        )
     return tuple(out)
 
 

@@ -1,0 +1,182 @@
+"""What a parsed page says about itself: meta tags, JSON-LD, canonical link, h1, page classes."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import html as lxml_html
+
+_ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "backgroundnewsarticle",
+        "reviewnewsarticle",
+        "blogposting",
+        "socialmediaposting",
+        "liveblogposting",
+        "scholarlyarticle",
+        "report",
+        "techarticle",
+    }
+)
+
+
+@dataclass
+class PageSignals:
+    canonical: str | None = None
+    og_url: str | None = None
+    html_lang: str | None = None
+    og_type: str | None = None
+    og_title: str | None = None
+    site_name: str | None = None
+    h1: str | None = None
+    meta_dates: list[str] | None = None
+    ld_dates: list[str] | None = None
+    ld_types: set[str] | None = None
+    ld_authors: list[str] | None = None
+    ld_lang: str | None = None
+    page_classes: frozenset[str] = frozenset()
+
+
+_PUBLISHED_META = (
+    "article:published_time",
+    "og:published_time",
+    "og:article:published_time",
+    "article:published",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "published_time",
+    "published-date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dcterms.created",
+    "dc.date.created",
+    "sailthru.date",
+    "parsely-pub-date",
+    "article.published",
+    "date",
+    "dc.date",
+)
+_PUBLISHED_RANK = {name: i for i, name in enumerate(_PUBLISHED_META)}
+
+
+def _iter_ld(obj: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(obj, list):
+        for item in obj:
+            yield from _iter_ld(item)
+    elif isinstance(obj, dict):
+        yield obj
+        for key in ("@graph", "mainEntity", "itemListElement"):
+            if key in obj:
+                yield from _iter_ld(obj[key])
+
+
+def _ld_type_names(node: dict[str, Any]) -> set[str]:
+    value = node.get("@type")
+    values = value if isinstance(value, list) else [value]
+    return {str(v).lower().rsplit("/", 1)[-1] for v in values if v}
+
+
+def _person_names(value: Any) -> list[str]:
+    out: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("name"), str):
+            kinds = _ld_type_names(item)
+            if "organization" not in kinds and "newsmediaorganization" not in kinds:
+                out.append(item["name"])
+    return [o.strip() for o in out if o and o.strip()]
+
+
+def read_signals(tree: lxml_html.HtmlElement) -> PageSignals:
+    sig = PageSignals(meta_dates=[], ld_dates=[], ld_types=set(), ld_authors=[])
+    root = tree.getroottree().getroot()
+    lang = (
+        root.get("lang")
+        or root.get("xml:lang")
+        or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    )
+    sig.html_lang = lang
+    dated: list[tuple[int, str]] = []
+    for meta in tree.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        content = (meta.get("content") or "").strip()
+        if not key or not content:
+            equiv = (meta.get("http-equiv") or "").lower()
+            if equiv == "content-language" and content and not sig.html_lang:
+                sig.html_lang = content
+            continue
+        if key == "og:type":
+            sig.og_type = content.lower()
+        elif key == "og:url":
+            sig.og_url = content
+        elif key == "og:title":
+            sig.og_title = content
+        elif key in ("og:site_name", "application-name") and not sig.site_name:
+            sig.site_name = content
+        elif key in ("og:locale", "language", "content-language", "dc.language") and not lang:
+            sig.html_lang = sig.html_lang or content
+        if key in _PUBLISHED_RANK:
+            dated.append((_PUBLISHED_RANK[key], content))
+    for el in tree.iterfind(".//*[@itemprop='datePublished']"):
+        value = el.get("content") or el.get("datetime")
+        if value:
+            dated.append((len(_PUBLISHED_META), value.strip()))
+            break  # the first one; later ones are often citations or related items
+    sig.meta_dates = [v for _, v in sorted(dated, key=lambda t: t[0])]
+    for link in tree.iterfind(".//link[@rel]"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            sig.canonical = link.get("href", "").strip()
+            break
+    classes: list[str] = []
+    for tag in ("body", "main"):
+        el = tree.find(f".//{tag}")
+        if el is not None:
+            classes.extend((el.get("class") or "").lower().split())
+    sig.page_classes = frozenset(classes)
+    h1 = tree.find(".//h1")
+    if h1 is not None:
+        sig.h1 = " ".join(h1.text_content().split()) or None
+    for script in tree.iterfind(".//script[@type]"):
+        if "ld+json" not in (script.get("type") or "").lower():
+            continue
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            try:
+                data = json.loads(re.sub(r"[\x00-\x1f]", " ", raw))
+            except ValueError:
+                continue
+        for node in _iter_ld(data):
+            kinds = _ld_type_names(node)
+            sig.ld_types.update(kinds)
+            if kinds & _ARTICLE_TYPES:
+                if isinstance(node.get("datePublished"), str):
+                    sig.ld_dates.append(node["datePublished"].strip())
+                sig.ld_authors.extend(_person_names(node.get("author")))
+                if isinstance(node.get("inLanguage"), str) and not sig.ld_lang:
+                    sig.ld_lang = node["inLanguage"]
+    return sig
+
+
+def is_article_page(sig: PageSignals) -> bool:
+    return bool(
+        (sig.ld_types and sig.ld_types & _ARTICLE_TYPES)
+        or (sig.og_type or "").startswith("article")
+        or sig.meta_dates
+    )

@@ -278,6 +278,13 @@ cli.add_command(stats)
 db_group.add_command(reindex)
 
 
+from crawler.cli_schedule import runs_cmd, schedule, status  # noqa: E402
+
+cli.add_command(schedule)
+cli.add_command(runs_cmd)
+cli.add_command(status)
+
+
 from crawler.cli_digest import digest  # noqa: E402
 
 cli.add_command(digest)

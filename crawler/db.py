@@ -283,6 +283,41 @@ def engine_for(url: str | None = None) -> Engine:
     return _engines[url]
 
 
+class CrawlRun(Base):
+    """One scheduled crawl of one source: when it was due, ran and ended, and how it went.
+
+    A row is written as ``running`` when the crawl process starts and completed when it ends;
+    the scheduler computes each source's next due time from these rows (see
+    ``crawler/runs.py``), so a restart neither forgets nor repeats work.
+    """
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(16))  # scheduled | overdue | first
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    articles_stored: Mapped[int] = mapped_column(Integer, default=0)
+    errors_total: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    error_summary: Mapped[str | None] = mapped_column(Text)
+    scheduler: Mapped[str | None] = mapped_column(String(128))  # host:pid:nonce of the daemon
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)  # the crawl process
+
+    __table_args__ = (Index("ix_crawl_runs_source_started_at", "source", "started_at"),)
+
+
+# --------------------------------------------------------------------------- alert digests
+# Appended by the digest work (migration 0005). See crawler/digest.py for the exactly-once
+# protocol these three tables implement.
+
+
 class DigestRun(Base):
     """One run of one alert rule (dry runs and previews are not recorded)."""
 

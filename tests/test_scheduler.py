@@ -1,0 +1,533 @@
+"""The scheduler: run history, health, leader locks, and the real `marsad schedule` daemon.
+
+The daemon tests start `python -m crawler schedule` in a subprocess against the loopback
+sample site with schedules of a few seconds, and assert on the run history it records.
+They assert orderings and outcomes, never durations: the machine may be busy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+from click.testing import CliRunner
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from crawler import db, health, runs
+from crawler.cli import cli
+from crawler.config import load_config
+from crawler.db import Article, ArticleRaw, ArticleUrl, CrawlRun
+from crawler.sample_site import SampleSite
+from crawler.scheduler import FileLock, PostgresAdvisoryLock, leader_lock
+
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0"]
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def write_config(
+    site: SampleSite,
+    directory: Path,
+    intervals: dict[str, str],
+    extra: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """The sample site's config, keeping only the sources in *intervals*, at those intervals."""
+    site.write_config(directory, topics_from=REPO_CONFIG)
+    path = directory / "sources.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    table = {
+        k: {**v, "interval": intervals[k]} for k, v in data["sources"].items() if k in intervals
+    }
+    table.update(extra or {})
+    path.write_text(tomli_w.dumps({"sources": table}), encoding="utf-8")
+    return directory
+
+
+class HangingServer:
+    """Accepts connections on loopback and never answers."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+
+    def source(self) -> dict[str, Any]:
+        base = f"http://127.0.0.1:{self.port}"
+        return {
+            "name": "Hanging Herald",
+            "lang": "en",
+            "domains": [f"127.0.0.1:{self.port}"],
+            "feeds": [f"{base}/feed.xml"],
+            "article_patterns": ["/news/"],
+            "interval": "1h",
+        }
+
+
+@pytest.fixture
+def hanging() -> Iterator[HangingServer]:
+    server = HangingServer()
+    yield server
+    server.close()
+
+
+class Daemon:
+    def __init__(self, config_dir: Path, db_url: str, log: Path, *args: str) -> None:
+        env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
+        env.pop("MARSAD_DB_URL", None)
+        self.log = log
+        self._fh = log.open("w")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", db_url,
+                "schedule", "--standby-poll", "0.5", "--grace", "5", *FAST, *args,
+            ],
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )  # fmt: skip
+
+    @property
+    def tag(self) -> str:
+        return f"{socket.gethostname()}:{self.proc.pid}:"
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def terminate(self, timeout: float = 90) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._fh.close()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(30)
+        self._fh.close()
+
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+        self._fh.close()
+
+
+def all_runs(db_url: str) -> list[CrawlRun]:
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as session:
+            rows = list(session.scalars(select(CrawlRun).order_by(CrawlRun.started_at)))
+            session.expunge_all()
+    except DBAPIError:  # the daemon has not created the schema yet
+        return []
+    finally:
+        engine.dispose()
+    return rows
+
+
+def wait_for(
+    what: str, check: Callable[[], bool], timeout: float = 120, daemons: Sequence[Daemon] = ()
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        for d in daemons:
+            assert d.proc.poll() is None, f"daemon exited early:\n{d.output()[-3000:]}"
+        time.sleep(0.25)
+    logs = "\n----\n".join(d.output()[-3000:] for d in daemons)
+    pytest.fail(f"timed out waiting for {what}\n{logs}")
+
+
+def finished(rows: Sequence[CrawlRun], source: str) -> list[CrawlRun]:
+    return [r for r in rows if r.source == source and r.outcome != runs.RUNNING]
+
+
+def assert_no_overlap(rows: Sequence[CrawlRun]) -> None:
+    ordered = sorted(rows, key=lambda r: r.started_at)
+    for before, after in itertools.pairwise(ordered):
+        assert before.finished_at is not None and before.finished_at <= after.started_at, (
+            f"run {before.id} ({before.source}) overlaps run {after.id} ({after.source})"
+        )
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] not in (b"Z", b"X")
+    except OSError:
+        return False
+
+
+def seed_run(
+    session: Session, source: str, start: datetime, outcome: str = runs.OK, **kw: Any
+) -> None:
+    values: dict[str, Any] = {
+        "pages_fetched": 10, "articles_stored": 5, "errors_total": 0, "errors": {},
+    }  # fmt: skip
+    values.update(kw)
+    session.add(
+        CrawlRun(
+            source=source,
+            trigger="scheduled",
+            scheduled_for=start,
+            started_at=start,
+            finished_at=start + timedelta(seconds=30),
+            outcome=outcome,
+            **values,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def _summary(source: str, status: str = "ok", finish: str = "finished", **kw: Any) -> str:
+    entry = {"source": source, "status": status, "pages_fetched": 12, "articles_stored": 4}
+    entry.update(kw)
+    return json.dumps({"finish_reason": finish, "ok": status == "ok", "sources": [entry]})
+
+
+@pytest.mark.parametrize(
+    ("result", "outcome", "stored", "snippet"),
+    [
+        (runs.ProcessResult(0, _summary("a"), ""), runs.OK, 4, None),
+        (
+            runs.ProcessResult(1, _summary("a", "failed", errors={"http_403": 7}), ""),
+            runs.FAILED,
+            4,
+            "http_403 x7",
+        ),
+        (
+            runs.ProcessResult(1, _summary("a", finish="shutdown"), ""),
+            runs.INTERRUPTED,
+            4,
+            "signal",
+        ),
+        (
+            runs.ProcessResult(-9, "", "Traceback ...\nMemoryError"),
+            runs.CRASHED,
+            None,
+            "MemoryError",
+        ),
+        (
+            runs.ProcessResult(2, "", "Error: unknown source(s): a"),
+            runs.CRASHED,
+            None,
+            "unknown source",
+        ),
+        (runs.ProcessResult(-9, "", "", timed_out=True), runs.TIMED_OUT, None, "time limit"),
+        (
+            runs.ProcessResult(1, _summary("a", finish="shutdown"), "", interrupted=True),
+            runs.INTERRUPTED,
+            4,
+            "scheduler",
+        ),
+    ],
+)
+def test_classify_crawl_process(
+    result: runs.ProcessResult, outcome: str, stored: int | None, snippet: str | None
+) -> None:
+    verdict = runs.classify(result, "a")
+    assert verdict.outcome == outcome
+    assert verdict.articles_stored == stored
+    if snippet:
+        assert verdict.error_summary and snippet in verdict.error_summary
+
+
+def test_next_due_from_history_coalesces_missed_slots(tmp_path: Path, site: SampleSite) -> None:
+    write_config(site, tmp_path / "c", {"sahil-ar": "10m"})
+    source = load_config(tmp_path / "c").source("sahil-ar")
+    now = T0 + timedelta(days=2)
+    assert runs.next_due(source, None, now) == now  # never run: now
+    assert runs.next_due(source, now - timedelta(minutes=3), now) == now + timedelta(minutes=7)
+    # two days down: one due time in the past (run once, now), not 288 missed slots
+    assert runs.next_due(source, T0, now) == T0 + timedelta(minutes=10)
+
+    cron = type(source)(**{**source.__dict__, "interval": None, "cron": "0 6,18 * * *"})
+    assert runs.next_due(cron, T0, now) == T0.replace(hour=18)
+    assert runs.next_due(cron, None, T0) == T0.replace(hour=18)
+    assert runs.period(cron) == timedelta(hours=12)
+
+
+def test_health_flags_and_alert_hook(
+    tmp_path: Path, site: SampleSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    keys = ["atlas-ar", "sahil-ar", "gazette-fr", "ledger-en"]
+    write_config(site, tmp_path / "c", dict.fromkeys(keys, "1h"))
+    config = load_config(tmp_path / "c")
+    db_url = f"sqlite:///{tmp_path / 'h.db'}"
+    engine = db.make_engine(db_url)
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        # atlas-ar: failing twice in a row, blocked by 403s
+        seed_run(session, "atlas-ar", now - timedelta(hours=3))
+        seed_run(session, "atlas-ar", now - timedelta(hours=2), runs.TIMED_OUT)
+        seed_run(session, "atlas-ar", now - timedelta(minutes=50), runs.FAILED,
+                 errors={"http_403": 9}, errors_total=9, error_summary="blocked")  # fmt: skip
+        # sahil-ar: usually 5-7 articles, the last run stored none
+        for i, n in enumerate([5, 7, 6]):
+            seed_run(session, "sahil-ar", now - timedelta(hours=4 - i), articles_stored=n)
+        seed_run(session, "sahil-ar", now - timedelta(minutes=30), articles_stored=0)
+        # gazette-fr: healthy but last ran two days ago
+        seed_run(session, "gazette-fr", now - timedelta(days=2))
+        # ledger-en: healthy and recent; an interruption does not count as a failure
+        seed_run(session, "ledger-en", now - timedelta(minutes=20))
+        seed_run(session, "ledger-en", now - timedelta(minutes=5), runs.INTERRUPTED)
+    with Session(engine) as session:
+        by_key = {h.source: h for h in health.assess(session, config.sources, now)}
+    engine.dispose()
+    assert set(by_key["atlas-ar"].flags) == {health.FAILING, health.BLOCKED}
+    assert by_key["atlas-ar"].consecutive_failures == 2
+    assert by_key["sahil-ar"].flags == [health.ZERO_YIELD]
+    assert by_key["sahil-ar"].usual_articles == 6 and by_key["sahil-ar"].last_articles == 0
+    assert by_key["gazette-fr"].flags == [health.OVERDUE]
+    assert by_key["ledger-en"].flags == [] and by_key["ledger-en"].consecutive_failures == 0
+
+    received: list[health.HealthAlert] = []
+
+    class Collect:
+        def notify(self, alerts: Sequence[health.HealthAlert]) -> None:
+            received.extend(alerts)
+
+    collector = Collect()
+    health.register_notifier(collector)
+    try:
+        tracker = health.AlertTracker()
+        with caplog.at_level(logging.WARNING, logger="crawler.health"):
+            health.notify(tracker.update(by_key.values(), now))
+            health.notify(tracker.update(by_key.values(), now))  # no repeat for the same flags
+    finally:
+        health.unregister_notifier(collector)
+    assert sorted((a.source, a.flag) for a in received) == [
+        ("atlas-ar", "blocked"), ("atlas-ar", "failing"),
+        ("gazette-fr", "overdue"), ("sahil-ar", "zero_yield"),
+    ]  # fmt: skip
+    assert sum("health: " in r.getMessage() for r in caplog.records) == 4
+
+    runner = CliRunner()
+    base = ["--config", str(tmp_path / "c"), "--db", db_url]
+    result = runner.invoke(cli, [*base, "status", "--format", "json", "--check"])
+    assert result.exit_code == 1, result.output
+    status = {s["source"]: s for s in json.loads(result.output)}
+    assert status["sahil-ar"]["flags"] == ["zero_yield"]
+    result = runner.invoke(cli, [*base, "status"])
+    assert result.exit_code == 0 and "zero_yield" in result.output, result.output
+    result = runner.invoke(cli, [*base, "runs", "--source", "atlas-ar", "--format", "json"])
+    listed = json.loads(result.output)
+    assert [r["outcome"] for r in listed] == ["failed", "timed_out", "ok"]
+    assert listed[0]["errors"] == {"http_403": 9}
+    result = runner.invoke(cli, [*base, "runs", "--limit", "2"])
+    assert result.exit_code == 0 and "interrupted" in result.output, result.output
+
+
+def test_leader_lock_is_exclusive_and_released(db_url: str) -> None:
+    db.make_engine(db_url).dispose()
+    first, second = leader_lock(db_url), leader_lock(db_url)
+    assert isinstance(first, FileLock if db_url.startswith("sqlite") else PostgresAdvisoryLock)
+    try:
+        assert first.try_acquire() and first.held()
+        assert not second.try_acquire()
+        first.release()
+        assert second.try_acquire() and second.held()
+    finally:
+        first.release()
+        second.release()
+
+
+# --------------------------------------------------------------------------- the daemon
+
+
+@pytest.mark.slow
+def test_cadence_parallel_limit_and_time_limit(
+    site: SampleSite, hanging: HangingServer, tmp_path: Path
+) -> None:
+    config = write_config(
+        site, tmp_path / "config", {"sahil-ar": "4s"}, extra={"hang": hanging.source()}
+    )
+    db_url = f"sqlite:///{tmp_path / 'sched.db'}"
+    args = ["--max-parallel", "1", "--source-timeout", "hang=3", "--grace", "2",
+            "-s", "DOWNLOAD_TIMEOUT=120"]  # fmt: skip
+    with Daemon(config, db_url, tmp_path / "daemon.log", *args) as daemon:
+        wait_for(
+            "three sahil-ar runs and one timed-out hang run",
+            lambda: (
+                len(finished(rows := all_runs(db_url), "sahil-ar")) >= 3
+                and len(finished(rows, "hang")) >= 1
+            ),
+            daemons=[daemon],
+        )
+        assert daemon.terminate() == 0, daemon.output()
+    log = daemon.output()
+    rows = all_runs(db_url)
+    assert all(r.outcome != runs.RUNNING for r in rows), "a run was left running"
+    hang = finished(rows, "hang")
+    assert len(hang) == 1 and hang[0].outcome == runs.TIMED_OUT, [runs.run_to_dict(r) for r in hang]
+    assert "time limit" in (hang[0].error_summary or "")
+    assert hang[0].pid and not alive(hang[0].pid)
+    sahil = finished(rows, "sahil-ar")
+    assert [r.outcome for r in sahil[:3]] == [runs.OK] * 3, [runs.run_to_dict(r) for r in sahil]
+    assert sahil[0].articles_stored > 0 and sahil[0].pages_fetched > 0
+    # each run is due one interval after the one before, never sooner
+    due = [db.as_utc(r.scheduled_for) for r in sahil if r.scheduled_for is not None]
+    for a, b in itertools.pairwise(due):
+        steps = (b - a) / timedelta(seconds=4)
+        assert steps >= 0.999 and abs(steps - round(steps)) < 0.01, (a, b)
+    for r in rows:
+        assert r.scheduled_for is None or db.as_utc(r.started_at) >= db.as_utc(r.scheduled_for)
+    assert_no_overlap(rows)  # --max-parallel 1: never two crawls at once
+    assert "leader:" in log
+
+
+@pytest.mark.slow
+def test_standby_does_not_run_and_takes_over_after_sigkill(
+    site: SampleSite, tmp_path: Path, db_url: str
+) -> None:
+    config = write_config(site, tmp_path / "config", {"sahil-ar": "3s"})
+    with Daemon(config, db_url, tmp_path / "a.log") as first:
+        wait_for("the first run", lambda: len(all_runs(db_url)) >= 1, daemons=[first])
+        with Daemon(config, db_url, tmp_path / "b.log") as second:
+            wait_for("standby", lambda: "standby" in second.output(), daemons=[first, second])
+            wait_for(
+                "two more runs, one of them running",
+                lambda: len(rows := all_runs(db_url)) >= 3 and rows[-1].outcome == runs.RUNNING,
+                daemons=[first, second],
+            )
+            rows = all_runs(db_url)
+            assert all(r.scheduler and r.scheduler.startswith(first.tag) for r in rows)
+            orphan = rows[-1]
+            first.kill()  # SIGKILL mid-crawl
+            wait_for(
+                "the standby's own finished run",
+                lambda: any(
+                    r.scheduler.startswith(second.tag) and r.outcome != runs.RUNNING
+                    for r in all_runs(db_url)
+                    if r.scheduler
+                ),
+                daemons=[second],
+            )
+            assert second.terminate() == 0, second.output()
+    rows = all_runs(db_url)
+    by_id = {r.id: r for r in rows}
+    assert by_id[orphan.id].outcome == runs.CRASHED, runs.run_to_dict(by_id[orphan.id])
+    assert orphan.pid and not alive(orphan.pid), "the orphaned crawl kept running"
+    assert all(r.outcome != runs.RUNNING for r in rows)
+    taken = [r for r in rows if r.scheduler and r.scheduler.startswith(second.tag)]
+    assert taken and taken[0].started_at >= by_id[orphan.id].finished_at
+    assert_no_overlap(rows)  # one source: never two crawls of it at once
+    assert "leader:" in second.output() and "standby" in second.output()
+
+
+@pytest.mark.slow
+def test_overdue_source_runs_once_after_downtime(site: SampleSite, tmp_path: Path) -> None:
+    config = write_config(site, tmp_path / "config", {"sahil-ar": "20s", "ledger-en": "1h"})
+    db_url = f"sqlite:///{tmp_path / 'overdue.db'}"
+    engine = db.make_engine(db_url)
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        seed_run(session, "sahil-ar", now - timedelta(hours=1))  # 180 slots missed
+        seed_run(session, "ledger-en", now - timedelta(minutes=1))  # not due for 59 minutes
+    engine.dispose()
+
+    def new_runs() -> list[CrawlRun]:
+        return [r for r in all_runs(db_url) if r.scheduler is not None]
+
+    with Daemon(config, db_url, tmp_path / "d1.log") as daemon:
+        wait_for("the overdue run", lambda: any(r.outcome != runs.RUNNING for r in new_runs()),
+                 daemons=[daemon])  # fmt: skip
+        time.sleep(3)  # well inside the 20s interval: a second catch-up run would show here
+        assert daemon.terminate() == 0, daemon.output()
+    first = new_runs()
+    assert len(first) == 1, [runs.run_to_dict(r) for r in first]
+    assert first[0].source == "sahil-ar" and first[0].trigger == "overdue"
+    assert first[0].outcome == runs.OK, runs.run_to_dict(first[0])
+    assert db.as_utc(first[0].scheduled_for) == now - timedelta(hours=1) + timedelta(seconds=20)
+
+    # restarted right away: the run just recorded is recent, so nothing is due
+    with Daemon(config, db_url, tmp_path / "d2.log") as daemon:
+        wait_for("the restarted leader", lambda: "leader:" in daemon.output(), daemons=[daemon])
+        time.sleep(3)
+        assert daemon.terminate() == 0, daemon.output()
+    assert len(new_runs()) == 1, [runs.run_to_dict(r) for r in new_runs()]
+    assert "next run at" in daemon.output()
+
+
+@pytest.mark.slow
+def test_sigterm_mid_crawl_records_interrupted_and_leaves_whole_articles(
+    site: SampleSite, tmp_path: Path
+) -> None:
+    config = write_config(site, tmp_path / "config", {"atlas-ar": "1h"})
+    db_url = f"sqlite:///{tmp_path / 'term.db'}"
+    # one request at a time, so Scrapy's graceful stop has little in flight to finish
+    slow = ["-s", "DOWNLOAD_DELAY=0.5", "-s", "CONCURRENT_REQUESTS=1", "--grace", "60"]
+
+    def stored() -> int:
+        engine = create_engine(db_url)
+        try:
+            with Session(engine) as session:
+                return int(session.scalar(select(func.count(Article.id))) or 0)
+        except Exception:
+            return 0
+        finally:
+            engine.dispose()
+
+    with Daemon(config, db_url, tmp_path / "d.log", *slow) as daemon:
+        wait_for("the first stored articles", lambda: stored() >= 1, daemons=[daemon])
+        assert daemon.terminate() == 0, daemon.output()
+    rows = all_runs(db_url)
+    assert len(rows) == 1
+    run = rows[0]
+    assert run.outcome == runs.INTERRUPTED, runs.run_to_dict(run)
+    assert run.exit_code == 1, "Scrapy should have shut down cleanly, not been killed"
+    assert run.finished_at is not None and run.pid and not alive(run.pid)
+    expected = len(site.article_urls()["atlas-ar"])
+    engine = create_engine(db_url)
+    with Session(engine) as session:
+        ids = set(session.scalars(select(Article.id)))
+        with_raw = set(session.scalars(select(ArticleRaw.article_id)))
+        with_url = set(session.scalars(select(ArticleUrl.article_id)))
+    engine.dispose()
+    assert 0 < len(ids) < expected, "the shutdown should land mid-crawl"
+    assert run.articles_stored == len(ids)
+    assert ids == with_raw and ids <= with_url, "an article was left half-written"

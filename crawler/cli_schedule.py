@@ -86,6 +86,13 @@ def _per_source(pairs: tuple[str, ...], known: set[str]) -> dict[str, timedelta]
     help="How often every source's health is checked (also after each run).",
 )
 @click.option(
+    "--digests/--no-digests",
+    default=True,
+    show_default=True,
+    help="Send the alert digests of alerts.toml: scheduled rules when due (checked every "
+    "minute), immediate rules after a crawl that stored articles.",
+)
+@click.option(
     "-s",
     "--set",
     "overrides",
@@ -103,6 +110,7 @@ def schedule(
     grace: str,
     standby_poll: str,
     health_every: str,
+    digests: bool,
     overrides: tuple[str, ...],
 ) -> None:
     """Crawl SOURCES (default: every enabled source) at their interval or cron, until stopped.
@@ -136,6 +144,7 @@ def schedule(
         settings=overrides,
         standby_poll=_duration(standby_poll, "--standby-poll").total_seconds(),
         health_every=_duration(health_every, "--health-every"),
+        digest_every=timedelta(minutes=1) if digests else None,
     )
     try:
         daemon = CrawlDaemon(options)

@@ -268,6 +268,7 @@ class SchedulerOptions:
     lock_check: float = 5.0  # seconds between checks that the leader still holds it
     health_every: timedelta = timedelta(minutes=5)
     health_policy: health.HealthPolicy = field(default_factory=health.HealthPolicy)
+    digest_every: timedelta | None = timedelta(minutes=1)  # None: the daemon sends no digests
 
     def timeout_for(self, source: str) -> timedelta:
         return self.timeouts.get(source, self.crawl_timeout)
@@ -396,7 +397,7 @@ class CrawlDaemon:
         scheduler.start()
         try:
             self._check_health(list(self.sources.values()))
-            last_health = time.monotonic()
+            last_health = last_digest = time.monotonic()
             while not self._stop.wait(min(self.options.lock_check, 1.0)):
                 if not lock.held():
                     logger.error("the scheduler lock was lost (database connection gone?)")
@@ -404,6 +405,10 @@ class CrawlDaemon:
                 if time.monotonic() - last_health >= self.options.health_every.total_seconds():
                     self._check_health(list(self.sources.values()))
                     last_health = time.monotonic()
+                every = self.options.digest_every
+                if every is not None and time.monotonic() - last_digest >= every.total_seconds():
+                    self._send_digests(after_crawl=False)
+                    last_digest = time.monotonic()
         finally:
             self._leading.clear()
             scheduler.shutdown(wait=False)
@@ -565,6 +570,8 @@ class CrawlDaemon:
         )
         if verdict.outcome != runs.INTERRUPTED:
             self._check_health([source])
+        if summary["articles_stored"] and self.options.digest_every is not None:
+            self._send_digests(after_crawl=True)
 
     def _wait(self, proc: subprocess.Popen[str], timeout: timedelta) -> runs.ProcessResult:
         deadline = time.monotonic() + timeout.total_seconds()
@@ -604,6 +611,26 @@ class CrawlDaemon:
             self._stopping_at = time.monotonic()
         for key, proc in children:  # each run's thread sends the SIGTERM (see _wait)
             logger.info("%s: stopping its crawl (pid %d)", key, proc.pid)
+
+    # ---- digests
+
+    def _send_digests(self, *, after_crawl: bool) -> None:
+        """Scheduled digest rules that are due, and "immediate" ones after a crawl stored news.
+
+        Delivery is exactly-once per rule and channel (crawler/digest.py), so a digest run
+        racing another one, or repeated after a failure, never sends an item twice.
+        """
+        from crawler.config import load_config
+        from crawler.digest import run_due_rules
+
+        try:
+            config = load_config(self.options.config_dir)
+            for result in run_due_rules(self.engine, config, after_crawl=after_crawl):
+                outcomes = ", ".join(f"{o.channel} {o.status}" for o in result.outcomes)
+                level = logging.INFO if result.ok else logging.WARNING
+                logger.log(level, "digest %s (%s): %s", result.rule, result.trigger, outcomes)
+        except Exception:
+            logger.exception("digest run failed; its items stay pending")
 
     # ---- health
 

@@ -531,3 +531,29 @@ def test_sigterm_mid_crawl_records_interrupted_and_leaves_whole_articles(
     assert 0 < len(ids) < expected, "the shutdown should land mid-crawl"
     assert run.articles_stored == len(ids)
     assert ids == with_raw and ids <= with_url, "an article was left half-written"
+
+
+@pytest.mark.slow
+def test_daemon_sends_immediate_digests_after_a_crawl_once(
+    site: SampleSite, tmp_path: Path
+) -> None:
+    config = write_config(site, tmp_path / "config", {"ledger-en": "3s"})
+    out = tmp_path / "digests"
+    (config / "alerts.toml").write_text(
+        '[rules.morocco-now]\ntopics = ["morocco"]\nschedule = "immediate"\nlookback = "3650d"\n'
+        f'[rules.morocco-now.channels.archive]\ntype = "file"\nformat = "json"\n'
+        f'path = "{out}/{{rule}}-{{date}}-{{time}}.json"\n',
+        encoding="utf-8",
+    )
+    db_url = f"sqlite:///{tmp_path / 'sched.db'}"
+    with Daemon(config, db_url, tmp_path / "daemon.log") as daemon:
+        wait_for(
+            "two ledger-en runs and a digest file",
+            lambda: len(finished(all_runs(db_url), "ledger-en")) >= 2 and any(out.glob("*.json")),
+            daemons=[daemon],
+        )
+        assert daemon.terminate() == 0, daemon.output()
+    files = sorted(out.glob("*.json"))
+    assert len(files) == 1, "later runs stored nothing new, so nothing more was sent"
+    sent = files[0].read_text(encoding="utf-8")
+    assert "Morocco" in sent or "morocco" in sent

@@ -65,7 +65,8 @@ SUBJECT_VARIABLES = ("rule", "key", "count", "articles", "date", "topics", "firs
 
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOP_FIELDS = ("smtp", "rules")
+_TOP_FIELDS = ("smtp", "rules", "health")
+_HEALTH_FIELDS = ("channels",)
 _SMTP_FIELDS = ("host", "port", "security", "username", "password_env", "sender", "timeout")
 _RULE_FIELDS = (
     "name", "enabled", "topics", "match", "min_score", "sources", "exclude_sources",
@@ -137,6 +138,7 @@ class AlertsConfig:
     file: Path
     smtp: SmtpSettings | None
     rules: tuple[Rule, ...]
+    health_channels: tuple[Channel, ...] = ()  # where source-health alerts go ([health])
 
     def rule(self, key: str) -> Rule:
         for rule in self.rules:
@@ -437,18 +439,36 @@ def parse_alerts(
             file, "rules", rules_table, "write [rules.<key>] tables", "expected a table"
         )
     rules = tuple(_parse_rule(k, v, file, topics, sources) for k, v in rules_table.items())
+    health = parse_health(data, file)
     if smtp is None:
-        for rule in rules:
-            for ch in rule.channels:
-                if ch.type == "email":
-                    raise ConfigError(
-                        file,
-                        "smtp",
-                        MISSING,
-                        "add an [smtp] table with host, port, security and sender",
-                        problem=f"channel rules.{rule.key}.channels.{ch.name} sends email",
-                    )
+        email_channels = [
+            *(f"rules.{r.key}.channels.{ch.name}" for r in rules for ch in r.channels
+              if ch.type == "email"),
+            *(f"health.channels.{ch.name}" for ch in health if ch.type == "email"),
+        ]  # fmt: skip
+        if email_channels:
+            raise ConfigError(
+                file,
+                "smtp",
+                MISSING,
+                "add an [smtp] table with host, port, security and sender",
+                problem=f"channel {email_channels[0]} sends email",
+            )
     return smtp, rules
+
+
+def parse_health(data: Mapping[str, Any], file: str = ALERTS_FILE) -> tuple[Channel, ...]:
+    """``[health.channels.<name>]``: channels that receive source-health alerts."""
+    value = data.get("health", {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(file, "health", value, "write [health.channels.<name>] tables",
+                          "expected a table")  # fmt: skip
+    _check_unknown(value, _HEALTH_FIELDS, file, "health", "[health]")
+    channels = value.get("channels", {})
+    if not isinstance(channels, Mapping):
+        raise ConfigError(file, "health.channels", channels,
+                          "write [health.channels.<name>] tables", "expected a table")  # fmt: skip
+    return tuple(_parse_channel(k, v, file, "health.channels") for k, v in channels.items())
 
 
 def load_alerts(directory: str | Path | None = None, config: Config | None = None) -> AlertsConfig:
@@ -466,4 +486,5 @@ def load_alerts(directory: str | Path | None = None, config: Config | None = Non
     topics = [t.key for t in config.topics] if config else None
     sources = [s.key for s in config.sources] if config else None
     smtp, rules = parse_alerts(data, _display(path), topics, sources)
-    return AlertsConfig(file=path, smtp=smtp, rules=rules)
+    health = parse_health(data, _display(path))
+    return AlertsConfig(file=path, smtp=smtp, rules=rules, health_channels=health)

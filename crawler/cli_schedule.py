@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from crawler import db, health, runs
 from crawler.cli import EXIT_FAILED, State, UsageError, _parse_setting, _select_sources
-from crawler.config import parse_interval
+from crawler.alerts_config import load_alerts
+from crawler.config import ConfigError, parse_interval
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,10 @@ def schedule(
     config = state.config()
     selected = _select_sources(config, sources)
     _parse_setting(overrides)  # validate KEY=VALUE early
+    try:
+        load_alerts(config=config)  # a broken alerts.toml stops us now, not at the first digest
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
     options = SchedulerOptions(
         db_url=state.db_url,
         config_dir=config.directory.resolve(),

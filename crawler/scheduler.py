@@ -352,6 +352,7 @@ class CrawlDaemon:
         self._engine = db.make_engine(self.options.db_url)
         _daemons[self.id] = self
         announced = False
+        notifier = self._health_channels()
         try:
             while not self._stop.is_set():
                 if lock.try_acquire():
@@ -372,6 +373,8 @@ class CrawlDaemon:
                     announced = True
                 self._stop.wait(self.options.standby_poll)
         finally:
+            if notifier is not None:
+                health.unregister_notifier(notifier)
             _daemons.pop(self.id, None)
             lock.release()
             self._engine.dispose()
@@ -611,6 +614,20 @@ class CrawlDaemon:
             self._stopping_at = time.monotonic()
         for key, proc in children:  # each run's thread sends the SIGTERM (see _wait)
             logger.info("%s: stopping its crawl (pid %d)", key, proc.pid)
+
+    def _health_channels(self) -> health.Notifier | None:
+        """Health alerts also go to the channels of alerts.toml's [health] table, if any."""
+        from crawler.alerts_config import load_alerts
+        from crawler.health_notify import ChannelNotifier
+
+        alerts = load_alerts(self.options.config_dir)
+        if not alerts.health_channels:
+            return None
+        notifier = ChannelNotifier(alerts)
+        health.register_notifier(notifier)
+        names = ", ".join(channel.name for channel in alerts.health_channels)
+        logger.info("health alerts go to the log and to: %s", names)
+        return notifier
 
     # ---- digests
 

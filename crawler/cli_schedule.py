@@ -13,8 +13,8 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from crawler import db, health, runs
-from crawler.cli import EXIT_FAILED, State, UsageError, _parse_setting, _select_sources
 from crawler.alerts_config import load_alerts
+from crawler.cli import EXIT_FAILED, State, UsageError, _parse_setting, _select_sources
 from crawler.config import ConfigError, parse_interval
 
 logger = logging.getLogger(__name__)

@@ -38,7 +38,7 @@ def test_file_channel_receives_alerts(tmp_path: Path) -> None:
     assert [c.name for c in alerts.health_channels] == ["ops"]
     ChannelNotifier(alerts).notify(ALERTS)
     (written,) = (tmp_path / "out").glob("health-*.json")
-    assert [a["source"] for a in json.loads(written.read_text("utf-8"))][0] == "hespress-ar"
+    assert json.loads(written.read_text("utf-8"))[0]["source"] == "hespress-ar"
 
 
 def test_failing_channel_is_logged_not_raised(
@@ -53,7 +53,7 @@ def test_failing_channel_is_logged_not_raised(
 
 
 def test_health_email_channel_needs_smtp() -> None:
-    with pytest.raises(ConfigError, match="health.channels.ops"):
+    with pytest.raises(ConfigError, match=r"health\.channels\.ops"):
         parse_alerts({"health": {"channels": {"ops": {"type": "email", "to": ["a@b.org"]}}}})
 
 

@@ -13,6 +13,7 @@ Shape (see the commented ``config/alerts.toml`` for a full example)::
     username = "marsad@example.org"
     password_env = "MARSAD_SMTP_PASSWORD"   # the NAME of the variable, never the password
     sender = "Marsad <marsad@example.org>"
+    ca_file = "/etc/marsad/smtp-ca.pem"     # optional: trust only these CAs (private CA)
 
     [rules.<key>]
     name = "..."; topics = [...]; match = "any" | "all"; min_score = 1.0
@@ -67,7 +68,9 @@ _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOP_FIELDS = ("smtp", "rules", "health")
 _HEALTH_FIELDS = ("channels",)
-_SMTP_FIELDS = ("host", "port", "security", "username", "password_env", "sender", "timeout")
+_SMTP_FIELDS = (
+    "host", "port", "security", "username", "password_env", "sender", "timeout", "ca_file",
+)  # fmt: skip
 _RULE_FIELDS = (
     "name", "enabled", "topics", "match", "min_score", "sources", "exclude_sources",
     "languages", "exclude_languages", "schedule", "timezone", "subject", "lookback",
@@ -89,6 +92,9 @@ class SmtpSettings:
     password_env: str | None  # name of the environment variable holding the password
     sender: str
     timeout: float
+    # PEM file of the CA certificates trusted for the server's TLS certificate, instead of the
+    # system's; None = the system's. Checked to exist when a digest is sent, not at load time.
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,14 @@ def _parse_smtp(value: Any, file: str) -> SmtpSettings:
     sender = c.string(value, "sender", '"Marsad <marsad@example.org>"')
     if "@" not in parseaddr(sender)[1]:
         raise c.err("sender", sender, "not an email address", 'write "Marsad <alerts@example.org>"')
+    ca_file = c.string(value, "ca_file", '"/etc/marsad/smtp-ca.pem"', default=None)
+    if ca_file is not None and security == "none":
+        raise c.err(
+            "ca_file",
+            ca_file,
+            'a CA file needs TLS, and security = "none" sends in clear',
+            'set security = "starttls" or "ssl", or remove ca_file',
+        )
     return SmtpSettings(
         host=c.string(value, "host", '"smtp.example.org"'),
         port=port,
@@ -263,6 +277,7 @@ def _parse_smtp(value: Any, file: str) -> SmtpSettings:
         password_env=password_env,
         sender=sender,
         timeout=float(c.number(value, "timeout", 30, 1)),
+        ca_file=str(Path(ca_file).expanduser()) if ca_file is not None else None,
     )
 
 

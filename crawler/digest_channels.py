@@ -62,6 +62,23 @@ def build_email(rendered: Rendered, sender: str, channel: Channel, now: datetime
     return msg
 
 
+def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
+    """A verifying client context: the system's CAs, or only those of ``[smtp] ca_file``."""
+    if smtp.ca_file is None:
+        return ssl.create_default_context()
+    if not Path(smtp.ca_file).is_file():
+        raise ChannelError(
+            f"SMTP ca_file {smtp.ca_file}: no such file (point [smtp] ca_file at the PEM file "
+            "of the CA that signed the server's certificate, or remove it to use the system's)"
+        )
+    try:
+        return ssl.create_default_context(cafile=smtp.ca_file)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ChannelError(
+            f"SMTP ca_file {smtp.ca_file}: cannot load CA certificates from it ({exc})"
+        ) from exc
+
+
 def send_email(
     rendered: Rendered, smtp: SmtpSettings | None, channel: Channel, now: datetime
 ) -> str:
@@ -70,19 +87,31 @@ def send_email(
     msg = build_email(rendered, smtp.sender, channel, now)
     recipients = [*channel.to, *channel.bcc]
     password = _secret(smtp.password_env, "SMTP password") if smtp.password_env else None
+    context = _tls_context(smtp) if smtp.security != "none" else None
     try:
         if smtp.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
-                smtp.host, smtp.port, timeout=smtp.timeout, context=ssl.create_default_context()
+                smtp.host, smtp.port, timeout=smtp.timeout, context=context
             )
         else:
             client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
         with client:
             if smtp.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=context)
             if smtp.username and password is not None:
                 client.login(smtp.username, password)
             refused = client.send_message(msg, to_addrs=recipients)
+    except ssl.SSLCertVerificationError as exc:
+        # Raised during the handshake, before any credentials or content went out.
+        hint = (
+            "if a private CA signed it, set [smtp] ca_file to that CA's PEM file"
+            if smtp.ca_file is None
+            else f"ca_file {smtp.ca_file} must hold the CA that signed it"
+        )
+        raise ChannelError(
+            f"SMTP {smtp.host}:{smtp.port}: the server's TLS certificate is not trusted "
+            f"({exc.verify_message}); {hint}"
+        ) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise ChannelError(f"SMTP {smtp.host}:{smtp.port}: {exc}") from exc
     if refused:

@@ -112,6 +112,11 @@ def send_email(
             f"SMTP {smtp.host}:{smtp.port}: the server's TLS certificate is not trusted "
             f"({exc.verify_message}); {hint}"
         ) from exc
+    except UnicodeEncodeError as exc:  # smtplib sends credentials as ASCII
+        raise ChannelError(
+            f"SMTP {smtp.host}:{smtp.port}: a login, password or address is not ASCII, which "
+            "this SMTP exchange cannot carry; use ASCII credentials (e.g. an app password)"
+        ) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise ChannelError(f"SMTP {smtp.host}:{smtp.port}: {exc}") from exc
     if refused:

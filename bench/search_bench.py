@@ -40,6 +40,7 @@ from crawler.search import Filters, search  # noqa: E402
 
 DEV = Path("/work/shared/data/tagging-dev.jsonl")
 NOW = datetime(2026, 3, 31, tzinfo=UTC)
+OPTIMIZE = "INSERT INTO article_search(article_search) VALUES ('optimize')"
 SOURCES = [f"outlet{i:02d}" for i in range(20)]
 
 AR_WORDS = [
@@ -251,12 +252,12 @@ def generate(n: int, seed: int = 7):  # type: ignore[no-untyped-def]
         }
 
 
-def ingest(engine, n: int, batch: int = 5000) -> float:  # type: ignore[no-untyped-def]
+def ingest(engine, n: int, batch: int = 5000, seed: int = 7) -> float:  # type: ignore[no-untyped-def]
     table = db.Article.__table__
     start = time.perf_counter()
     rows: list[dict] = []  # type: ignore[type-arg]
     done = 0
-    for row in generate(n):
+    for row in generate(n, seed):
         rows.append(row)
         if len(rows) == batch:
             with engine.begin() as conn:
@@ -306,47 +307,118 @@ def report(name: str, n: int, seconds: float, size: int, timings) -> None:  # ty
     print(f"targets median < 50 ms, p95 < 200 ms: {verdict}")
 
 
-def bench_sqlite(n: int, repeat: int, keep: str | None) -> None:
+def _cache_path(cache_dir: str, n: int, seed: int) -> Path:
+    return Path(cache_dir) / f"marsad_search_bench_{n}_s{seed}.db"
+
+
+def _index_signature() -> str:
+    from crawler import search_index
+
+    return "\n".join(
+        [search_index.SQLITE_TABLE, search_index.SQLITE_WHEN_INDEX, *search_index.SQLITE_TRIGGERS]
+    )
+
+
+def bench_sqlite(n: int, repeat: int, keep: str | None, cache_dir: str | None, seed: int) -> None:
+    """Ingest n articles (or reuse the cached database for n and seed) and time the queries.
+
+    A cached database whose index DDL differs from ``crawler.search_index`` gets its index
+    re-created and rebuilt from the stored articles (no re-ingest)."""
     tmp = tempfile.TemporaryDirectory()
-    path = Path(keep) if keep else Path(tmp.name) / "bench.db"
-    if path.exists():
+    if cache_dir:
+        path = _cache_path(cache_dir, n, seed)
+    else:
+        path = Path(keep) if keep else Path(tmp.name) / "bench.db"
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text()) if cache_dir and meta_path.exists() else None
+    if meta is None and path.exists():
         path.unlink()
     engine = db.make_engine(f"sqlite:///{path}")
-    seconds = ingest(engine, n)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO article_search(article_search) VALUES ('optimize')")
+    if meta is None:
+        seconds = ingest(engine, n, seed=seed)
+        meta = {"ingest_seconds": seconds, "articles": n, "seed": seed, "index": _index_signature()}
+        with engine.begin() as conn:
+            conn.exec_driver_sql(OPTIMIZE)
+        if cache_dir:
+            meta_path.write_text(json.dumps(meta))
+    else:
+        seconds = meta["ingest_seconds"]
+        print(f"reusing {path} (ingested earlier: {n / seconds:,.0f} articles/s)", flush=True)
+        if meta.get("index") != _index_signature():
+            from crawler import search_index
+
+            print("index DDL changed: re-creating and rebuilding the index ...", flush=True)
+            t0 = time.perf_counter()
+            with engine.begin() as conn:
+                search_index.uninstall(conn)
+                search_index.install(conn)
+                conn.exec_driver_sql(OPTIMIZE)
+            print(f"  rebuilt in {time.perf_counter() - t0:.1f}s", flush=True)
+            meta["index"] = _index_signature()
+            meta_path.write_text(json.dumps(meta))
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.exec_driver_sql("ANALYZE")
     size = path.stat().st_size
+    print(f"load average during queries (before): {os.getloadavg()}", flush=True)
     report("SQLite FTS5", n, seconds, size, time_queries(engine, repeat))
+    print(f"load average (after): {os.getloadavg()}", flush=True)
     engine.dispose()
     tmp.cleanup()
 
 
-def bench_postgres(url: str, n: int, repeat: int) -> None:
+def bench_postgres(url: str, n: int, repeat: int, keep: bool = False, seed: int = 7) -> None:
+    """Ingest n articles into a temporary schema (dropped afterwards) and time the queries.
+
+    With *keep*, the schema ``bench_cache_<n>_s<seed>`` is kept and reused by later runs (its
+    search index DDL is re-applied, idempotently)."""
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    schema = f"bench_cache_{n}_s{seed}" if keep else f"bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
+        ).first()
+        if exists and keep:
+            meta = conn.execute(text(f'SELECT seconds FROM "{schema}".bench_meta')).first()
+            if meta is None:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                exists = None
+        if not exists:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in url else "?"
     engine = db.make_engine(f"{url}{sep}options=-csearch_path%3D{schema}")
     try:
-        seconds = ingest(engine, n, batch=2000)
+        if exists:
+            seconds = float(meta[0])  # type: ignore[index]
+            print(f"reusing schema {schema} (ingested earlier: {n / seconds:,.0f} articles/s)")
+            from crawler import search_index
+
+            with engine.begin() as conn:
+                for statement in (*search_index.PG_FUNCTIONS, search_index.PG_WHEN_INDEX):
+                    conn.exec_driver_sql(statement)
+        else:
+            seconds = ingest(engine, n, batch=2000, seed=seed)
+            with engine.begin() as conn:
+                conn.execute(text("CREATE TABLE bench_meta (seconds float NOT NULL)"))
+                conn.execute(text("INSERT INTO bench_meta VALUES (:s)"), {"s": seconds})
         with engine.connect() as conn:
             conn.execute(text("ANALYZE"))
             size = conn.execute(
                 text(
                     "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
                     "JOIN pg_namespace s ON s.oid = c.relnamespace "
-                    "WHERE s.nspname = :s AND c.relkind = 'r'"
+                    "WHERE s.nspname = :s AND c.relkind = 'r' AND c.relname <> 'bench_meta'"
                 ),
                 {"s": schema},
             ).scalar_one()
+        print(f"load average during queries (before): {os.getloadavg()}", flush=True)
         report("PostgreSQL tsvector + GIN", n, seconds, int(size), time_queries(engine, repeat))
+        print(f"load average (after): {os.getloadavg()}", flush=True)
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
@@ -363,11 +435,22 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", metavar="PATH", help="Keep the SQLite database here.")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--pg-keep",
+        action="store_true",
+        help="Keep the PostgreSQL schema bench_cache_<N>_s<seed> and reuse it next time.",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default="/tmp",
+        help="Reuse the SQLite database generated for the same N and seed here ('' disables).",
+    )
     args = parser.parse_args()
     if args.articles:
-        bench_sqlite(args.articles, args.repeat, args.keep)
+        bench_sqlite(args.articles, args.repeat, args.keep, args.cache_dir or None, args.seed)
     if args.pg_articles:
-        bench_postgres(args.pg_url, args.pg_articles, args.repeat)
+        bench_postgres(args.pg_url, args.pg_articles, args.repeat, args.pg_keep, args.seed)
 
 
 if __name__ == "__main__":

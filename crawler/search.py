@@ -6,12 +6,15 @@ Every function takes a Session and never commits it. A query string is parsed an
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
+    Integer,
     Select,
     Text,
     bindparam,
@@ -26,6 +29,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from crawler.db import Article, ArticleRaw, ArticleTopic, as_utc
@@ -76,15 +80,20 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _apply_filters(stmt: Select[Any], filters: Filters) -> Select[Any]:
+def _apply_filters(stmt: Select[Any], filters: Filters, *, walk: bool = False) -> Select[Any]:
+    """*stmt* restricted by *filters*. With *walk*, the topic and source tests are written so that
+    SQLite cannot answer them from an index (``id + 0``, ``source || ''``): the date plan must
+    walk the date index and stop early, not look up every article of a topic or source."""
+    article_id = Article.id + 0 if walk else Article.id
+    source = Article.source.concat("") if walk else Article.source
     if filters.topics:
         stmt = stmt.where(
-            Article.id.in_(
+            article_id.in_(
                 select(ArticleTopic.article_id).where(ArticleTopic.topic.in_(filters.topics))
             )
         )
     if filters.sources:
-        stmt = stmt.where(Article.source.in_(filters.sources))
+        stmt = stmt.where(source.in_(filters.sources))
     if filters.languages:
         lang = func.lower(Article.language)
         wanted = []
@@ -186,6 +195,10 @@ def search(
     if collapse_stories and not stories:
         raise StoriesUnavailable("this database has no story clusters (articles.story_id)")
     columns = list(_LIST_COLUMNS) + ([Article.story_id] if stories else [])
+    if query and query.strip() and not collapse_stories:
+        rows = _top(session, parse_query(query), filters, columns, limit, sort)
+        topics = _topics_for(session, [row["id"] for row in rows])
+        return [_list_row(row, topics[row["id"]]) for row in rows]
     stmt, rank = _matching(session, query, filters, columns)
     when = _when()
     if rank is not None:
@@ -221,6 +234,195 @@ def search(
         rows = session.execute(stmt.limit(limit)).mappings().all()
     topics = _topics_for(session, [row["id"] for row in rows])
     return [_list_row(row, topics[row["id"]]) for row in rows]
+
+
+# ---------------------------------------------------------------- LIMIT-aware plans
+#
+# Sorting every match (the plan of ``_matching``) costs time in proportion to the number of
+# matches: a common word matches most of a large archive. ``_top`` answers ``search`` with plans
+# that read about LIMIT rows instead, on both backends, with the same results:
+#
+# * date order: with at most DATE_DIRECT_MAX matches, their ids (newest stored first, read lazily
+#   from the full-text index) are filtered and sorted directly; with more, the articles are walked
+#   newest first on the date index (``ix_articles_search_when``) and each one is probed against
+#   the full-text index until LIMIT pass. A walk that runs over WALK_BUDGET_S (filters that reject
+#   almost everything) gives way to the full plan.
+# * relevance: the full-text index ranks on its own (bm25 / ts_rank, ``ORDER BY ... LIMIT k``:
+#   no article row is read for the matches it does not return), then the k best are joined to
+#   articles and filtered (with filters, k is the whole window: one scoring pass). A tie at the
+#   k-th score widens k, so the order (score, date desc, id desc) is exact. When a query matches
+#   more than RELEVANCE_WINDOW articles, only the RELEVANCE_WINDOW most recently stored matches
+#   are ranked (scoring is the cost that grows with matches); None ranks them all.
+
+#: Relevance ranks the newest this-many matches of a query (None: every match).
+RELEVANCE_WINDOW: int | None = 5_000
+#: Relevance with filters checks the best candidates at least this many at a time.
+FILTER_CHUNK = 200
+#: Date order sorts up to this many matches directly; with more it walks the date index.
+DATE_DIRECT_MAX = 5_000
+#: Longest walk of the date index (seconds, SQLite) before falling back to the full plan.
+WALK_BUDGET_S = 0.5
+#: SQLite virtual-machine steps between two looks at the clock during a walk.
+WALK_CHECK_STEPS = 20_000
+
+
+class _WalkTooLong(Exception):
+    pass
+
+
+_UNSET = object()
+
+
+class _Plan:
+    """The SQL that differs between SQLite FTS5 and PostgreSQL."""
+
+    def __init__(self, session: Session, node: Any) -> None:
+        self.session = session
+        self.sqlite = session.get_bind().dialect.name == "sqlite"
+        if self.sqlite:
+            self.q = compile_fts5(node)
+            self.fts = table(SEARCH_TABLE, column("rowid"))
+            self.key = self.fts.c.rowid
+            self.match = text(f"{SEARCH_TABLE} MATCH :search_query").bindparams(search_query=self.q)
+            self.score = literal_column(f"bm25({SEARCH_TABLE}, {TITLE_WEIGHT}, 1.0)")
+            self.tsquery = None
+        else:
+            self.q = compile_tsquery(node)
+            self.fts = table(SEARCH_TABLE, column("article_id"), column("document"))
+            self.key = self.fts.c.article_id
+            self.tsquery = tsquery = cast(bindparam("search_query", self.q, type_=Text), TSQUERY)
+            self.match = self.fts.c.document.op("@@")(tsquery)
+        self.lowest_id: Any = _UNSET
+
+    def newest_ids(self, limit: int, offset: int = 0) -> list[int]:
+        """Ids of matching articles, most recently stored (highest id) first."""
+        stmt = select(self.key).select_from(self.fts).where(self.match)
+        stmt = stmt.order_by(self.key.desc()).limit(limit).offset(offset)
+        return list(self.session.execute(stmt).scalars())
+
+    def ranked(self, limit: int | None) -> list[tuple[int, float]]:
+        """(id, score) of the best *limit* (None: all) matches among the newest
+        RELEVANCE_WINDOW, best (lowest score) first."""
+        if self.sqlite:
+            # bm25 can only be computed in the FTS5 scan: bound that scan by rowid instead.
+            if self.lowest_id is _UNSET:
+                edge = self.newest_ids(1, RELEVANCE_WINDOW - 1) if RELEVANCE_WINDOW else []
+                self.lowest_id = edge[0] if edge else None
+            score = self.score.label("score")
+            stmt = select(self.key, score).select_from(self.fts).where(self.match)
+            if self.lowest_id is not None:
+                stmt = stmt.where(self.key >= self.lowest_id)
+        else:
+            # one pass: the window of newest matches, ranked (no second recheck of the matches)
+            window = select(self.key, self.fts.c.document).where(self.match)
+            if RELEVANCE_WINDOW:
+                window = window.order_by(self.key.desc()).limit(RELEVANCE_WINDOW)
+            w = window.subquery("window")
+            score = (-func.ts_rank(w.c.document, self.tsquery)).label("score")
+            stmt = select(w.c.article_id, score)
+        stmt = stmt.order_by(score).limit(limit)
+        return [(int(i), float(r)) for i, r in self.session.execute(stmt)]
+
+    def probe(self) -> Any:
+        """EXISTS: the outer article matches (correlated with ``articles.id``)."""
+        return (
+            select(literal_column("1"))
+            .select_from(self.fts)
+            .where(self.match, self.key == Article.id)
+            .exists()
+        )
+
+    def among(self, ids: Sequence[int]) -> Any:
+        """``articles.id IN ids`` as one bound parameter."""
+        if self.sqlite:
+            values = select(column("value")).select_from(
+                func.json_each(bindparam("candidate_ids", "[" + ",".join(map(str, ids)) + "]"))
+            )
+            return Article.id.in_(values)
+        return Article.id == func.any(bindparam("candidate_ids", list(ids), type_=ARRAY(Integer)))
+
+
+def _top(
+    session: Session,
+    node: Any,
+    filters: Filters,
+    columns: Sequence[Any],
+    limit: int,
+    sort: str,
+) -> list[Any]:
+    plan = _Plan(session, node)
+    when = _when()
+    if limit <= 0:
+        return []
+    if sort == "date":
+        order = (when.desc().nulls_last(), Article.id.desc())
+        ids = plan.newest_ids(DATE_DIRECT_MAX + 1)
+        if len(ids) <= DATE_DIRECT_MAX:
+            stmt = _apply_filters(select(*columns).where(plan.among(ids)), filters)
+        else:
+            stmt = _apply_filters(select(*columns).where(plan.probe()), filters, walk=True)
+        stmt = stmt.order_by(*order).limit(limit)
+        if len(ids) <= DATE_DIRECT_MAX:
+            rows = session.execute(stmt).mappings().all()
+        else:
+            try:
+                rows = _within_budget(session, stmt)
+            except _WalkTooLong:
+                stmt = select(*columns).select_from(plan.fts).join(Article, Article.id == plan.key)
+                stmt = _apply_filters(stmt.where(plan.match), filters)
+                rows = session.execute(stmt.order_by(*order).limit(limit)).mappings().all()
+        return [dict(row) for row in rows]  # no score: it costs a bm25 pass per article
+
+    # Scoring the window is the cost, not returning it: with filters, rank it all at once and
+    # check the filters on the best candidates first, a chunk at a time. Without a window (every
+    # match ranked), grow k in rounds instead.
+    filtered = filters != Filters()
+    k: int | None = limit if not filtered else None if RELEVANCE_WINDOW else limit * 8
+    chunk = max(limit * 4, FILTER_CHUNK) if filtered else limit
+    while True:
+        ranked = plan.ranked(None if k is None else k + 1)
+        exhausted = k is None or len(ranked) <= k
+        if k is not None and not exhausted and ranked[k][1] == ranked[k - 1][1]:
+            k *= 4  # a tie across the cut: the date order decides, widen until it is not cut
+            continue
+        cut = ranked if k is None else ranked[:k]
+        score = dict(cut)
+        passed: list[Any] = []
+        start = 0
+        while start < len(cut) and len(passed) < limit:
+            end = min(len(cut), start + chunk)
+            while end < len(cut) and cut[end][1] == cut[end - 1][1]:
+                end += 1  # never split equal scores: all better candidates are checked first
+            ids = [article_id for article_id, _ in cut[start:end]]
+            stmt = select(*columns, when.label("sort_when")).where(plan.among(ids))
+            passed += session.execute(_apply_filters(stmt, filters)).mappings().all()
+            start = end
+        if len(passed) >= limit or exhausted:
+            break
+        # the filters rejected too many of the best: rank the whole window / more of all
+        k = None if RELEVANCE_WINDOW or k is None else k * 8
+    # (score, date desc, id desc), the order of the full plan: stable sorts, last key first
+    rows = sorted(passed, key=lambda r: r["id"], reverse=True)
+    rows.sort(key=lambda r: (r["sort_when"] is not None, r["sort_when"]), reverse=True)
+    rows.sort(key=lambda r: score[r["id"]])
+    return [dict(row) | {"rank": score[row["id"]]} for row in rows[:limit]]
+
+
+def _within_budget(session: Session, stmt: Select[Any]) -> list[Any]:
+    """Run *stmt*; on SQLite, give up (_WalkTooLong) after WALK_BUDGET_S seconds."""
+    if session.get_bind().dialect.name != "sqlite":
+        return list(session.execute(stmt).mappings().all())
+    raw = session.connection().connection.driver_connection
+    deadline = time.perf_counter() + WALK_BUDGET_S
+    raw.set_progress_handler(lambda: time.perf_counter() > deadline, WALK_CHECK_STEPS)
+    try:
+        return list(session.execute(stmt).mappings().all())
+    except OperationalError as exc:
+        if "interrupted" in str(exc):
+            raise _WalkTooLong from exc
+        raise
+    finally:
+        raw.set_progress_handler(None, 0)
 
 
 def _list_row(row: Any, topics: dict[str, float]) -> dict[str, Any]:

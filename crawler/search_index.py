@@ -5,7 +5,8 @@ Both backends index the Arabic-normalised columns ``articles.title_norm`` / ``te
 folded; clitics are handled when a query is expanded (``crawler.search_query``).
 
 * SQLite: ``article_search``, an FTS5 *external-content* table over ``articles`` (the index holds
-  no second copy of the text), columns ``title_norm`` and ``text_norm``, tokenizer ``unicode61``;
+  no second copy of the text), columns ``title_norm`` and ``text_norm``, tokenizer ``unicode61``,
+  prefix indexes for 3..10 letters (clitic-expanded Arabic words are prefix queries);
   triggers ``article_search_ai/_ad/_au`` on ``articles`` insert, delete and update of the two
   columns.
 * PostgreSQL: ``article_search(article_id, document tsvector)`` with a GIN index, filled by the
@@ -13,6 +14,8 @@ folded; clitics are handled when a query is expanded (``crawler.search_query``).
   ``marsad_search_document(title, text)`` splits on the same separators as unicode61 (any
   non-letter, non-digit: punctuation, symbols, emoji) before the 'simple' configuration, so both
   backends see the same words; title words carry weight A, text words weight B.
+* Both: ``ix_articles_search_when`` on ``coalesce(published_at, fetched_at)``, the date order of
+  search results (an expression index, raw DDL left out of autogenerate like the tables).
 
 SQLite "batch" migrations recreate ``articles`` and lose its triggers: ``ensure_triggers`` runs
 after every migration (``crawler/migrations/env.py``) and puts them back.
@@ -36,10 +39,28 @@ SEARCH_TABLES = frozenset(
 
 # ------------------------------------------------------------------ SQLite
 
+#: Prefix lengths (in characters) FTS5 keeps a prefix index for. A bare Arabic word becomes one
+#: prefix query per clitic (``اسرائيل*``, ``واسرائيل*``, ``الاسرائيل*`` ...): without an index of
+#: that length FTS5 merges the doclists of every word under the prefix before returning a single
+#: row (cost grows with the corpus); with one, the prefix is a single lazily read doclist, so
+#: newest-first and LIMIT-ed plans stop early. 3..10 covers stems of 3+ letters behind clitics of
+#: up to 4 letters (longer prefixes are rare words: small doclists, cheap to merge).
+SQLITE_PREFIXES = "3 4 5 6 7 8 9 10"
 SQLITE_TABLE = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5("
     "title_norm, text_norm, content='articles', content_rowid='id', "
-    "tokenize='unicode61 remove_diacritics 2')"
+    f"tokenize='unicode61 remove_diacritics 2', prefix='{SQLITE_PREFIXES}')"
+)
+#: Articles newest first, the order of ``search --sort date``: the date plan walks this index and
+#: probes the full-text index per article, stopping after LIMIT matches. Raw DDL (an expression
+#: index), kept with the search index rather than in the model.
+WHEN_INDEX = "ix_articles_search_when"
+SQLITE_WHEN_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {WHEN_INDEX} ON articles (coalesce(published_at, fetched_at))"
+)
+PG_WHEN_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {WHEN_INDEX} "
+    "ON articles ((coalesce(published_at, fetched_at)) DESC NULLS LAST, id DESC)"
 )
 SQLITE_TRIGGERS = (
     f"""CREATE TRIGGER IF NOT EXISTS {SEARCH_TABLE}_ai AFTER INSERT ON articles BEGIN
@@ -110,6 +131,8 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ig
     """Alembic autogenerate hook: the search index is not a model (its tables are raw DDL)."""
     if type_ == "table" and name in SEARCH_TABLES:
         return False
+    if type_ == "index" and name == WHEN_INDEX:
+        return False
     table = getattr(obj, "table", None)
     return not (type_ in ("index", "column") and table is not None and table.name in SEARCH_TABLES)
 
@@ -118,10 +141,11 @@ def install(conn: Connection) -> None:
     """Create the index, its triggers, and fill it from the stored articles."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(SQLITE_TABLE)
+        conn.exec_driver_sql(SQLITE_WHEN_INDEX)
         for statement in SQLITE_TRIGGERS:
             conn.exec_driver_sql(statement)
     else:
-        for statement in (*PG_FUNCTIONS, *PG_TABLE):
+        for statement in (*PG_FUNCTIONS, *PG_TABLE, PG_WHEN_INDEX):
             conn.exec_driver_sql(statement)
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {SEARCH_TABLE}_sync ON articles")
         conn.exec_driver_sql(PG_TRIGGER)
@@ -133,7 +157,9 @@ def uninstall(conn: Connection) -> None:
         for name in SQLITE_TRIGGER_NAMES:
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SEARCH_TABLE}")
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {WHEN_INDEX}")
     else:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {WHEN_INDEX}")
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {SEARCH_TABLE}_sync ON articles")
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SEARCH_TABLE}")
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS marsad_article_search_sync()")
@@ -162,9 +188,11 @@ def is_installed(conn: Connection) -> bool:
 
 
 def ensure_triggers(conn: Connection) -> None:
-    """Put back SQLite triggers a batch migration of ``articles`` dropped (no-op otherwise)."""
+    """Put back SQLite triggers and the date index a batch migration of ``articles`` dropped
+    (no-op otherwise)."""
     if conn.dialect.name != "sqlite" or not is_installed(conn):
         return
+    conn.exec_driver_sql(SQLITE_WHEN_INDEX)
     present = {
         row[0]
         for row in conn.execute(

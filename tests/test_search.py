@@ -163,7 +163,8 @@ def test_filters_sorting_and_ranking(corpus) -> None:  # type: ignore[no-untyped
     with Session(engine) as session:
         by_date = search(session, "اسرائيل", sort="date")
         assert [key[r["id"]] for r in by_date] == ["tatweel", "tashkeel", "nisba", "waw", "hamza"]
-        assert all(r["score"] > 0 for r in by_date)
+        assert all(r["score"] > 0 for r in search(session, "اسرائيل", sort="relevance"))
+        assert all("score" not in r for r in by_date)  # date order does not rank
         # a title match outranks a text match
         ranked = search(session, "crise OR algérienne", sort="relevance")
         assert key[ranked[0]["id"]] == "fr_army"
@@ -386,3 +387,76 @@ def test_articles_saved_by_the_store_are_searchable(db_url: str) -> None:
     assert found(engine, "اسرائيل") == {article_id}  # «وإسرائيل» in the stored title and text
     assert found(engine, '"مذكرة تفاهم"') == {article_id}
     engine.dispose()
+
+
+def _full_plan(session: Session, query: str, filters: Filters, sort: str, limit: int) -> list[int]:
+    """The ids in order from the plan that sorts every match (the reference)."""
+    from crawler.search import _matching, _when
+
+    stmt, rank = _matching(session, query, filters, [Article.id])
+    when = _when()
+    if sort == "relevance":
+        stmt = stmt.order_by(rank, when.desc(), Article.id.desc())
+    else:
+        stmt = stmt.order_by(when.desc().nulls_last(), Article.id.desc())
+    return list(session.execute(stmt.limit(limit)).scalars())
+
+
+def test_limit_aware_plans_match_the_full_plan(corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The date-index walk, the direct sort of few matches, and relevance ranked in rounds
+    (ties across the cut, filters rejecting candidates) give the order of sorting every match."""
+    engine, _ids = corpus
+    with Session(engine) as session:  # two copies: equal scores, the date decides
+        for n in range(2):
+            url = f"https://twin.example/{n}"
+            session.add(
+                Article(
+                    source="twin", url=url, url_key=url[8:], url_hash=db.url_hash(url),
+                    title="crise", text="crise", title_norm="crise", text_norm="crise",
+                    published_at=DAY.replace(day=20 + n), language="fr", content_hash=url,
+                    categories=[], tags=[],
+                )
+            )  # fmt: skip
+        session.commit()
+    filters = [
+        Filters(),
+        Filters(sources=("atlas",)),
+        Filters(languages=("fr",)),
+        Filters(topics=("politics",)),
+        Filters(since=DAY.replace(day=3), until=DAY.replace(day=12)),
+    ]
+    queries = [q for q, _ in CASES] + ["crise OR algérienne", "crise"]
+    # (walk the date index | sort the few matches, rank in rounds | the window in small chunks)
+    for direct_max, window, chunk in ((0, None, 200), (1000, 1000, 1)):
+        monkeypatch.setattr("crawler.search.DATE_DIRECT_MAX", direct_max)
+        monkeypatch.setattr("crawler.search.RELEVANCE_WINDOW", window)
+        monkeypatch.setattr("crawler.search.FILTER_CHUNK", chunk)
+        with Session(engine) as session:
+            for query in queries:
+                for flt in filters:
+                    for sort in ("date", "relevance"):
+                        for limit in (1, 50):
+                            got = [
+                                r["id"] for r in search(session, query, flt, sort=sort, limit=limit)
+                            ]
+                            want = _full_plan(session, query, flt, sort, limit)
+                            assert got == want, (query, flt, sort, limit, direct_max)
+
+
+def test_relevance_ranks_the_newest_matches_of_a_large_result(corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine, ids = corpus
+    monkeypatch.setattr("crawler.search.RELEVANCE_WINDOW", 2)
+    with Session(engine) as session:
+        rows = search(session, "اسرائيل", limit=10)
+    newest = sorted((ids[k] for k in ISRAEL_AR), reverse=True)[:2]
+    assert sorted(r["id"] for r in rows) == sorted(newest)
+
+
+def test_a_walk_over_budget_falls_back_to_the_full_plan(corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine, ids = corpus
+    monkeypatch.setattr("crawler.search.DATE_DIRECT_MAX", 0)
+    monkeypatch.setattr("crawler.search.WALK_BUDGET_S", -1.0)  # every walk is over budget ...
+    monkeypatch.setattr("crawler.search.WALK_CHECK_STEPS", 1)  # ... from its first step
+    with Session(engine) as session:
+        rows = search(session, "اسرائيل", sort="date", limit=3)
+    assert [r["id"] for r in rows] == [ids["tatweel"], ids["tashkeel"], ids["nisba"]]

@@ -4,8 +4,10 @@ Revision ID: 0004
 Revises: 0002
 Create Date: 2026-11-29 12:00:00.000000
 
-The index is raw DDL (a virtual table, triggers, functions), not a model: see
-``crawler/search_index.py``; its tables are left out of autogenerate by ``include_object``.
+The index is raw DDL (a virtual table with prefix indexes, triggers, functions, and the
+expression index ``ix_articles_search_when`` on the articles' date that date-ordered search
+walks), not a model: see ``crawler/search_index.py``; its tables and that index are left out of
+autogenerate by ``include_object``.
 """
 
 from __future__ import annotations

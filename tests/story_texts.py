@@ -89,3 +89,31 @@ def copies(lang: str) -> dict[str, str]:
         "reordered": text(reordered),
         "everything": text([dateline + sentences[0], *sentences[1:-1], boilerplate]),
     }
+
+
+# The lead as another outlet rewrites it: the same facts, other words.
+REWRITTEN_LEADS = {
+    "ar": "في إطار زيارة وفد حكومي إسرائيلي إلى المملكة، أبرمت الرباط وتل أبيب يوم الثلاثاء اتفاقا يخص تحلية مياه البحر والموارد المائية.",
+    "fr": "Rabat et Madrid ont conclu mardi dans la capitale espagnole un texte sur les migrations, qui vise aussi les passeurs actifs en Méditerranée.",
+    "en": "Energy ministers of Egypt and Jordan said after meeting in Amman on Tuesday that the two countries would connect their power networks through a new line.",
+}
+
+
+def heavy_copies(lang: str) -> dict[str, str]:
+    """What some outlets do: cut the wire short, rewrite its lead, add a local paragraph."""
+    wire, other = WIRES[lang], OTHERS[lang]
+    return {
+        "trimmed": text(wire[:4]),  # about two thirds of the words
+        "two_paragraphs_dropped": text([wire[0], wire[1], wire[3], wire[5]]),
+        "rewritten_lead": text([REWRITTEN_LEADS[lang], *wire[1:]]),
+        "local_paragraph": text([*wire[:3], other[3], *wire[3:]]),
+        "trimmed_rewritten": text(
+            [DATELINES[lang] + REWRITTEN_LEADS[lang], *wire[1:4], BOILERPLATES[lang]]
+        ),
+    }
+
+
+def follow_up(lang: str) -> str:
+    """A later, different story (another development) repeating two background paragraphs."""
+    wire, other = WIRES[lang], OTHERS[lang]
+    return text([*other[:3], wire[4], wire[5]])

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from story_texts import OTHERS, copies, text
+from story_texts import OTHERS, copies, follow_up, heavy_copies, text
 
 from crawler import db
 from crawler.cli import cli
@@ -72,6 +72,26 @@ def test_edited_copies_share_band_keys_and_verify(lang: str, edit: str) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    "edit",
+    ["trimmed", "two_paragraphs_dropped", "rewritten_lead", "local_paragraph", "trimmed_rewritten"],
+)
+def test_heavily_edited_copies_still_match(lang: str, edit: str) -> None:
+    original = fingerprint(normalize_text(copies(lang)["original"]))
+    copy = fingerprint(normalize_text(heavy_copies(lang)[edit]))
+    assert set(original.band_keys) & set(copy.band_keys)
+    assert verify(original.shingles, copy.shingles)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_follow_up_repeating_background_is_another_story(lang: str) -> None:
+    # a new development that repeats two background paragraphs is a different story
+    original = fingerprint(normalize_text(copies(lang)["original"]))
+    later = fingerprint(normalize_text(follow_up(lang)))
+    assert not verify(original.shingles, later.shingles)
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_other_story_on_the_same_topic_does_not_match(lang: str) -> None:
     original = fingerprint(normalize_text(copies(lang)["original"]))
     other = fingerprint(normalize_text(text(OTHERS[lang])))
@@ -96,7 +116,7 @@ def test_params_are_validated() -> None:
         StoryParams(threshold=1.5)
     with pytest.raises(ValueError, match="window"):
         StoryParams(window_days=0)
-    assert StoryParams(threshold=0.5).bands != StoryParams(threshold=0.4).bands
+    assert StoryParams(threshold=0.5).bands != StoryParams(threshold=0.3).bands
 
 
 # --------------------------------------------------------------------------- the store

@@ -393,9 +393,28 @@ def bench_postgres(url: str, n: int, repeat: int, keep: bool = False, seed: int 
             print(f"reusing schema {schema} (ingested earlier: {n / seconds:,.0f} articles/s)")
             from crawler import search_index
 
+            # the index functions as defined, and whether the GIN index exists: a change of
+            # either needs a re-index
+            document_fn = text(
+                "SELECT string_agg(pg_get_functiondef(oid), '' ORDER BY proname) "
+                "|| (to_regclass(:s || '.ix_article_search_marks') IS NOT NULL)::text "
+                "FROM pg_proc WHERE proname IN ('marsad_search_document', 'marsad_search_marks') "
+                "AND pronamespace = to_regnamespace(:s)"
+            )
             with engine.begin() as conn:
+                before = conn.execute(document_fn, {"s": schema}).scalar()
                 for statement in (*search_index.PG_FUNCTIONS, search_index.PG_WHEN_INDEX):
                     conn.exec_driver_sql(statement)
+                after = conn.execute(document_fn, {"s": schema}).scalar()
+                changed = before != after or not after.endswith("true")
+            if changed:
+                print("index functions changed: re-indexing ...", flush=True)
+                t0 = time.perf_counter()
+                with engine.begin() as conn:
+                    search_index.rebuild(conn)
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("VACUUM ANALYZE article_search")
+                print(f"  re-indexed in {time.perf_counter() - t0:.1f}s", flush=True)
         else:
             seconds = ingest(engine, n, batch=2000, seed=seed)
             with engine.begin() as conn:

@@ -9,11 +9,20 @@ folded; clitics are handled when a query is expanded (``crawler.search_query``).
   prefix indexes for 3..10 letters (clitic-expanded Arabic words are prefix queries);
   triggers ``article_search_ai/_ad/_au`` on ``articles`` insert, delete and update of the two
   columns.
-* PostgreSQL: ``article_search(article_id, document tsvector)`` with a GIN index, filled by the
+* PostgreSQL: ``article_search(article_id, document tsvector, marks tsvector)``, filled by the
   trigger ``article_search_sync`` (insert, update of the two columns; deletes cascade).
   ``marsad_search_document(title, text)`` splits on the same separators as unicode61 (any
   non-letter, non-digit: punctuation, symbols, emoji) before the 'simple' configuration, so both
-  backends see the same words; title words carry weight A, text words weight B.
+  backends see the same words; title words carry weight A, text words weight B. ``document``
+  (positions, weights) is what ``ts_rank`` scores and long phrases are checked on; matching
+  goes through a second column, ``marks`` = ``marsad_search_marks(document)``, the one with the
+  GIN index: the words without positions, plus *marked* lexemes that spare a query most prefix
+  alternatives and position re-checks, with the same matches
+  (``crawler.search_query.compile_pg_match``): each Arabic word behind a clitic of
+  ``crawler.tagging._AR_PREFIXES`` without it (``~stem``), and each pair of adjacent words of
+  one field (``+first second``). Kept apart from ``document`` so that ranking reads no more
+  than before. ``marsad db reindex`` (``rebuild``) adds the column to an older index,
+  re-creates the functions and re-indexes every article.
 * Both: ``ix_articles_search_when`` on ``coalesce(published_at, fetched_at)``, the date order of
   search results (an expression index, raw DDL left out of autogenerate like the tables).
 
@@ -27,6 +36,8 @@ import logging
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+
+from crawler.tagging import _AR_PREFIXES
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +105,22 @@ _SEPARATORS = (
     r"\ufe10-\ufe6f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
     r"\U0001f000-\U0001faff]+"
 )
+#: Marker of a clitic-stripped form: «والحكومة» (normalised «والحكومه») is also indexed as
+#: ``~الحكومه`` (after «و») and ``~حكومه`` (after «وال»), so a bare Arabic word compiles to
+#: ``'حكومه':* | '~حكومه':*`` instead of one prefix per clitic (``crawler.search_query``).
+STRIPPED_MARK = "~"
+#: Marker of two adjacent words of one field: ``+وزير الخارجيه``. A two-word phrase is one exact
+#: lexeme (no positions to re-check); a longer one needs all its pairs before the positions are
+#: checked. Pairs longer than BIGRAM_MAX characters are stored cut to that length (lexemes are at
+#: most 2047 bytes); the query compiler falls back to positions for such pairs.
+BIGRAM_MARK = "+"
+BIGRAM_MAX = 500
+MIN_STRIPPED = 3  # letters left after a clitic (crawler.search_query.MIN_STEM)
+# ~ and + are separators (never inside an indexed word), so marked lexemes cannot collide with
+# words, and no query word or prefix without the marker reaches them (ts_rank is unchanged).
+_PREFIX_ARRAY = "ARRAY[" + ", ".join(f"'{p}'" for p in sorted(_AR_PREFIXES)) + "]::text[]"
+_MAX_PREFIX = max(map(len, _AR_PREFIXES))
+
 PG_FUNCTIONS = (
     f"""CREATE OR REPLACE FUNCTION marsad_search_document(title text, body text)
 RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -102,12 +129,31 @@ RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
       || setweight(to_tsvector('pg_catalog.simple'::regconfig,
            regexp_replace(coalesce(body, ''), '{_SEPARATORS}', ' ', 'g')), 'B')
 $$""",
+    f"""CREATE OR REPLACE FUNCTION marsad_search_marks(document tsvector)
+RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  WITH words AS (
+    SELECT u.lexeme, p.pos, p.weight
+    FROM unnest(document) AS u, unnest(u.positions, u.weights) AS p(pos, weight)
+  )
+  SELECT strip(document)
+      || array_to_tsvector(ARRAY(
+           SELECT DISTINCT '{STRIPPED_MARK}' || substr(w.lexeme, k + 1)
+           FROM unnest(tsvector_to_array(document)) AS w(lexeme),
+                generate_series(1, {_MAX_PREFIX}) AS k
+           WHERE left(w.lexeme, k) = ANY ({_PREFIX_ARRAY})
+             AND char_length(w.lexeme) >= k + {MIN_STRIPPED}))
+      || array_to_tsvector(ARRAY(
+           SELECT DISTINCT left('{BIGRAM_MARK}' || a.lexeme || ' ' || b.lexeme, {BIGRAM_MAX})
+           FROM words AS a JOIN words AS b ON b.pos = a.pos + 1 AND b.weight = a.weight))
+$$""",
     f"""CREATE OR REPLACE FUNCTION marsad_article_search_sync() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+  doc tsvector := marsad_search_document(NEW.title_norm, NEW.text_norm);
 BEGIN
-  INSERT INTO {SEARCH_TABLE} (article_id, document)
-  VALUES (NEW.id, marsad_search_document(NEW.title_norm, NEW.text_norm))
-  ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document;
+  INSERT INTO {SEARCH_TABLE} (article_id, document, marks)
+  VALUES (NEW.id, doc, marsad_search_marks(doc))
+  ON CONFLICT (article_id) DO UPDATE SET document = EXCLUDED.document, marks = EXCLUDED.marks;
   RETURN NULL;
 END
 $$""",
@@ -116,11 +162,16 @@ PG_TABLE = (
     f"""CREATE TABLE IF NOT EXISTS {SEARCH_TABLE} (
   article_id integer NOT NULL,
   document tsvector NOT NULL,
+  marks tsvector NOT NULL,
   CONSTRAINT pk_{SEARCH_TABLE} PRIMARY KEY (article_id),
   CONSTRAINT fk_{SEARCH_TABLE}_article_id_articles FOREIGN KEY (article_id)
     REFERENCES articles (id) ON DELETE CASCADE
 )""",
-    f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_document ON {SEARCH_TABLE} USING gin (document)",
+    f"CREATE INDEX IF NOT EXISTS ix_{SEARCH_TABLE}_marks ON {SEARCH_TABLE} USING gin (marks)",
+)
+#: A database indexed before ``marks`` existed gets the column here (filled by ``rebuild``).
+PG_MARKS_COLUMN = (
+    f"ALTER TABLE {SEARCH_TABLE} ADD COLUMN IF NOT EXISTS marks tsvector NOT NULL DEFAULT ''"
 )
 PG_TRIGGER = f"""CREATE TRIGGER {SEARCH_TABLE}_sync
 AFTER INSERT OR UPDATE OF title_norm, text_norm ON articles
@@ -145,7 +196,7 @@ def install(conn: Connection) -> None:
         for statement in SQLITE_TRIGGERS:
             conn.exec_driver_sql(statement)
     else:
-        for statement in (*PG_FUNCTIONS, *PG_TABLE, PG_WHEN_INDEX):
+        for statement in (*PG_TABLE, PG_MARKS_COLUMN, *PG_FUNCTIONS, PG_WHEN_INDEX):
             conn.exec_driver_sql(statement)
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {SEARCH_TABLE}_sync ON articles")
         conn.exec_driver_sql(PG_TRIGGER)
@@ -164,6 +215,7 @@ def uninstall(conn: Connection) -> None:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SEARCH_TABLE}")
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS marsad_article_search_sync()")
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS marsad_search_document(text, text)")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS marsad_search_marks(tsvector)")
 
 
 def rebuild(conn: Connection) -> int:
@@ -171,11 +223,20 @@ def rebuild(conn: Connection) -> int:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}) VALUES ('rebuild')")
     else:
+        # the current document function (a database indexed by an older one gets it here), then
+        # a bulk load with the GIN index built once at the end (faster than per-row upkeep)
+        for statement in (PG_MARKS_COLUMN, *PG_FUNCTIONS):
+            conn.exec_driver_sql(statement)
+        for name in ("document", "marks"):  # (document: the GIN index before marks existed)
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS ix_{SEARCH_TABLE}_{name}")
         conn.exec_driver_sql(f"TRUNCATE {SEARCH_TABLE}")
         conn.exec_driver_sql(
-            f"INSERT INTO {SEARCH_TABLE} (article_id, document) "
-            "SELECT id, marsad_search_document(title_norm, text_norm) FROM articles"
+            f"INSERT INTO {SEARCH_TABLE} (article_id, document, marks) "
+            "SELECT id, doc, marsad_search_marks(doc) FROM "
+            "(SELECT id, marsad_search_document(title_norm, text_norm) AS doc FROM articles) AS a"
         )
+        for statement in PG_TABLE[1:]:
+            conn.exec_driver_sql(statement)
     return int(conn.execute(text("SELECT count(*) FROM articles")).scalar_one())
 
 

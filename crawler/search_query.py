@@ -32,7 +32,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
+from crawler.search_index import BIGRAM_MARK, BIGRAM_MAX, MIN_STRIPPED, STRIPPED_MARK
 from crawler.tagging import _AR_PREFIXES, _latin_any, token_key
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "QuerySyntaxError",
     "Term",
     "compile_fts5",
+    "compile_pg_match",
     "compile_tsquery",
     "describe",
     "expand",
@@ -52,6 +55,7 @@ __all__ = [
 ]
 
 MIN_STEM = 3  # an Arabic stem shorter than this is matched exactly (no clitic expansion)
+assert MIN_STEM >= MIN_STRIPPED  # the index strips clitics off words of MIN_STRIPPED+ letters
 MIN_PREFIX = 2  # letters before an explicit `*`
 MAX_TERMS = 64  # words and phrases in one query
 
@@ -342,6 +346,18 @@ def _latin_forms(token: str) -> list[str]:
     return list(forms)
 
 
+def _clitic_stems(node: Term | Phrase) -> list[str] | None:
+    """The stems a bare Arabic word is expanded from (behind every clitic, as prefixes), or None
+    when *node* is not such a word."""
+    if not isinstance(node, Term):
+        return None
+    tokens = search_tokens(node.text)
+    if len(tokens) != 1 or tokens[0].isdigit() or not _is_arabic(tokens[0]):
+        return None
+    stems = _arabic_stems(tokens[0])
+    return stems if len(stems[0]) >= MIN_STEM else None
+
+
 def expand(node: Term | Phrase) -> list[Alternative]:
     """The alternatives (phrases of lexemes) a word or phrase matches."""
     tokens = search_tokens(node.text)
@@ -351,8 +367,8 @@ def expand(node: Term | Phrase) -> list[Alternative]:
         if token.isdigit():
             return [((token, node.prefix),)]
         if _is_arabic(token):
-            stems = _arabic_stems(token)
-            if len(stems[0]) < MIN_STEM:
+            stems = _clitic_stems(node)
+            if stems is None:
                 return [((token, node.prefix),)]
             return [((p + s, True),) for s in stems for p in _WORD_PREFIXES]
         if node.prefix:
@@ -420,7 +436,8 @@ def _ts_alt(alt: Alternative) -> str:
 
 
 def compile_tsquery(node: Node) -> str:
-    """A PostgreSQL tsquery (text form, to be CAST) for a parsed query."""
+    """A PostgreSQL tsquery (text form, to be CAST) for a parsed query: the form ``ts_rank``
+    scores with (matching uses ``compile_pg_match``, which selects the same rows faster)."""
     if isinstance(node, Term | Phrase):
         alts = [_ts_alt(alt) for alt in expand(node)]
         return alts[0] if len(alts) == 1 else "(" + " | ".join(alts) + ")"
@@ -431,6 +448,74 @@ def compile_tsquery(node: Node) -> str:
         parts = [compile_tsquery(c) for c in positives]
         parts += [f"!{compile_tsquery(c)}" for c in negatives]
         return "(" + " & ".join(parts) + ")"
+    raise TypeError(f"cannot compile a bare {type(node).__name__}")
+
+
+#: A match condition over the two PostgreSQL index columns: ("marks" | "document", tsquery
+#: text), ("and" | "or", [conditions]) or ("not", condition).
+PgMatch = tuple
+
+
+def _any(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+
+
+def _pg_leaf(node: Term | Phrase) -> PgMatch:
+    stems = _clitic_stems(node)
+    if stems is not None:
+        # 'stem':* on the words, '~stem':* on the clitic-stripped forms: not 24..72 prefixes
+        return (
+            "marks",
+            _any([_ts_lexeme(m + s, True) for s in stems for m in ("", STRIPPED_MARK)]),
+        )
+    marks: list[str] = []  # words, and two-word phrases as their one adjacent pair: exact
+    needs: list[str] = []  # longer phrases: all their pairs (or words) ...
+    positions: list[str] = []  # ... then their positions
+    for alt in expand(node):
+        if len(alt) == 1:
+            marks.append(_ts_lexeme(*alt[0]))
+            continue
+        pairs = [
+            (f"{BIGRAM_MARK}{first} {second}", prefix)
+            for (first, _), (second, prefix) in pairwise(alt)
+        ]
+        if len(pairs) == 1 and len(pairs[0][0]) < BIGRAM_MAX:
+            marks.append(_ts_lexeme(*pairs[0]))
+            continue
+        if any(len(pair) >= BIGRAM_MAX for pair, _ in pairs):  # stored cut: the words only
+            pairs = list(alt)
+        needs.append("(" + " & ".join(_ts_lexeme(*x) for x in pairs) + ")")
+        positions.append(_ts_alt(alt))
+    out: list[PgMatch] = []
+    if marks:
+        out.append(("marks", _any(marks)))
+    if needs:  # (some alternative has all its pairs) AND (some has its positions): exact
+        out.append(("and", [("marks", _any(needs)), ("document", _any(positions))]))
+    return out[0] if len(out) == 1 else ("or", out)
+
+
+def compile_pg_match(node: Node) -> PgMatch:
+    """The rows *node* selects, as a condition over ``article_search.marks`` (words without
+    positions, clitic-stripped words ``~stem`` and adjacent pairs ``+a b``, GIN-indexed, see
+    ``crawler.search_index``) and, for phrases of three words or more, ``document`` (positions):
+    the very rows ``document @@ compile_tsquery(node)`` selects, with a handful of index terms
+    and no position re-check for words and two-word phrases. Parts over ``marks`` alone are
+    merged into one tsquery (GIN then evaluates NOT, too)."""
+    if isinstance(node, Term | Phrase):
+        return _pg_leaf(node)
+    if isinstance(node, Or):
+        parts = [compile_pg_match(c) for c in node.children]
+        if all(kind == "marks" for kind, _ in parts):
+            return ("marks", "(" + " | ".join(q for _, q in parts) + ")")
+        return ("or", parts)
+    if isinstance(node, And):
+        positives, negatives = _split_not(node)
+        parts = [compile_pg_match(c) for c in positives]
+        excluded = [compile_pg_match(c) for c in negatives]
+        if all(kind == "marks" for kind, _ in parts + excluded):
+            terms = [q for _, q in parts] + [f"!{q}" for _, q in excluded]
+            return ("marks", "(" + " & ".join(terms) + ")")
+        return ("and", parts + [("not", c) for c in excluded])
     raise TypeError(f"cannot compile a bare {type(node).__name__}")
 
 

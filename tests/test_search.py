@@ -460,3 +460,64 @@ def test_a_walk_over_budget_falls_back_to_the_full_plan(corpus, monkeypatch) -> 
     with Session(engine) as session:
         rows = search(session, "اسرائيل", sort="date", limit=3)
     assert [r["id"] for r in rows] == [ids["tatweel"], ids["tashkeel"], ids["nisba"]]
+
+
+MARKED_QUERIES = [
+    *DIFF_QUERIES, "الاسرائيليه", "اسرائيل*", "مغرب", "حكومه -مصر", "الامن", '"وزير الخارجيه"*',
+    '"وزير الخارج"*', '"الحكومه حكومتها"', '"مصر غزه القدس"', '"وزير الخارجيه"',
+    '"اسرائيل مذكرات"', '"crise securite"', '"al quds gaza"*', '"الخارجيه ' + "ب" * 600 + '"',
+]  # fmt: skip
+
+
+def test_marked_match_selects_exactly_what_the_plain_tsquery_selects(postgres_server: str) -> None:
+    """The compact condition on the marked lexemes (clitic-stripped words, adjacent pairs) selects
+    the very rows the plain prefix/positional tsquery selects, pairs too long to store included."""
+    from sqlalchemy import column, select, table
+
+    from crawler import search_index
+    from crawler.search import _pg_match
+    from crawler.search_query import compile_pg_match, compile_tsquery
+
+    rng = random.Random(11)
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text('CREATE SCHEMA "search_marked"'))
+    admin.dispose()
+    engine = create_engine(f"{postgres_server}?options=-csearch_path%3Dsearch_marked")
+    long_word = "ب" * 600
+    vocab = [normalize_text(w) for w in VOCAB_AR + VOCAB_LATIN] + [long_word, "و" + long_word]
+    docs = table("docs", column("id"), column("document"), column("marks"))
+    with engine.begin() as conn:
+        for statement in search_index.PG_FUNCTIONS[:2]:
+            conn.exec_driver_sql(statement)
+        conn.execute(
+            text("CREATE TABLE docs (id int PRIMARY KEY, document tsvector, marks tsvector)")
+        )
+        for n in range(400):
+            title = " ".join(rng.choice(vocab) for _ in range(rng.randint(0, 4)))
+            body = " ".join(
+                rng.choice(PUNCT) + rng.choice(vocab) for _ in range(rng.randint(0, 30))
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO docs SELECT :id, d, marsad_search_marks(d) "
+                    "FROM marsad_search_document(:t, :b) AS d"
+                ),
+                {"id": n, "t": title, "b": body},
+            )
+        plain_sql = text("SELECT id FROM docs WHERE document @@ CAST(:q AS tsquery)")
+        empty = set()
+        for query in MARKED_QUERIES:
+            node = parse_query(query)
+            plain = set(conn.execute(plain_sql, {"q": compile_tsquery(node)}).scalars())
+            marked = set(
+                conn.execute(
+                    select(docs.c.id).where(_pg_match(docs, compile_pg_match(node)))
+                ).scalars()
+            )
+            assert plain == marked, (query, sorted(plain ^ marked))
+            if not plain:
+                empty.add(query)
+        assert not empty, empty  # every query finds something in this vocabulary
+        conn.execute(text('DROP SCHEMA "search_marked" CASCADE'))
+    engine.dispose()

@@ -26,7 +26,7 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 logger = logging.getLogger(__name__)
@@ -250,14 +250,9 @@ def current_revision(engine: Engine) -> str | None:
     return ",".join(sorted(heads)) or None
 
 
-def stored_article_id(session: Session, key: str) -> int | None:
-    """The article already stored under this URL key, if any."""
-    return session.scalar(select(ArticleUrl.article_id).where(ArticleUrl.url_hash == url_hash(key)))
-
-
-def stored_article_fetched(session: Session, key: str) -> tuple[int, datetime] | None:
+def stored_article_fetched(conn: Session | Connection, key: str) -> tuple[int, datetime] | None:
     """(article id, when it was last fetched, UTC) for a stored URL key, if any."""
-    row = session.execute(
+    row = conn.execute(
         select(Article.id, Article.fetched_at)
         .join(ArticleUrl, ArticleUrl.article_id == Article.id)
         .where(ArticleUrl.url_hash == url_hash(key))

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from sqlalchemy.orm import Session
 
 from crawler import db
 from crawler.config import url_in_domains as in_domains
@@ -76,8 +75,8 @@ class SkipKnownArticlesMiddleware:
     def process_request(self, request: Request) -> None:
         if not request.meta.get(ARTICLE_META):
             return
-        with Session(self.engine) as session:
-            known = db.stored_article_fetched(session, url_key(request.url))
+        with self.engine.connect() as conn:
+            known = db.stored_article_fetched(conn, url_key(request.url))
         if known is None:
             return
         article_id, fetched_at = known

@@ -52,6 +52,18 @@ logger = logging.getLogger(__name__)
 
 _Executor = Session | Connection  # what runs the Core statements of one transaction
 _ARTICLES = Article.__table__
+# Lookups run once or twice per crawled article: bare connections and prebuilt statements,
+# no ORM session to pay for.
+_BY_URL = (
+    select(ArticleUrl.article_id)
+    .where(ArticleUrl.url_hash.in_(bindparam("hashes", expanding=True)))
+    .limit(1)
+)
+_SAME_TEXT = (
+    select(Article.id)
+    .where(Article.source == bindparam("source"), Article.content_hash == bindparam("text_hash"))
+    .limit(1)
+)
 _STORIES = Story.__table__
 _BANDS = StoryBand.__table__
 # built once: the IN lists expand at execution (no per-key bind parameters to build)
@@ -119,21 +131,17 @@ class ArticleStore:
     def find_duplicate(self, keys: Iterable[str], source: str, text_hash: str) -> int | None:
         """The stored article with one of these URL keys, or with the same text from this source."""
         found = self.find_by_url(keys)
-        if found is None:
-            with Session(self.engine) as session:
-                found = session.scalar(
-                    select(Article.id)
-                    .where(Article.source == source, Article.content_hash == text_hash)
-                    .limit(1)
-                )
-        return found
+        return found if found is not None else self.find_same_text(source, text_hash)
 
     def find_by_url(self, keys: Iterable[str]) -> int | None:
-        hashes = [url_hash(key) for key in keys]
-        with Session(self.engine) as session:
-            return session.scalar(
-                select(ArticleUrl.article_id).where(ArticleUrl.url_hash.in_(hashes)).limit(1)
-            )
+        """The stored article any of these URL keys led to."""
+        with self.engine.connect() as conn:
+            return conn.scalar(_BY_URL, {"hashes": [url_hash(key) for key in keys]})
+
+    def find_same_text(self, source: str, text_hash: str) -> int | None:
+        """A stored article of *source* with this exact text (same page under another URL)."""
+        with self.engine.connect() as conn:
+            return conn.scalar(_SAME_TEXT, {"source": source, "text_hash": text_hash})
 
     def content_hash_of(self, article_id: int) -> str | None:
         with Session(self.engine) as session:

@@ -44,7 +44,7 @@ class DedupePipeline:
             self.store.touch(same_url, item.fetched_at)
             self.store.add_aliases(same_url, keys)
             raise DuplicateArticle(f"fetched again, unchanged, article {same_url}: {item.url}")
-        existing = self.store.find_duplicate(keys, item.source, item.content_hash)
+        existing = self.store.find_same_text(item.source, item.content_hash)
         if existing is not None:
             self.store.add_aliases(existing, keys)
             raise DuplicateArticle(f"already stored as article {existing}: {item.url}")

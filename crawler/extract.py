@@ -108,7 +108,7 @@ def _guessed_date(tree: lxml_html.HtmlElement, url: str | None) -> tuple[datetim
 # main entry points
 
 
-def _extractor(url: str | None, focus: str = _FAVOR) -> Extractor:
+def _extractor(url: str | None, focus: str = _FAVOR, metadata: bool = True) -> Extractor:
     date_params = {
         "original_date": True,
         "extensive_search": False,
@@ -122,14 +122,16 @@ def _extractor(url: str | None, focus: str = _FAVOR) -> Extractor:
         tables=_INCLUDE_TABLES,
         dedup=_DEDUP,
         url=url,
-        with_metadata=True,
+        with_metadata=metadata,
         date_params=date_params,
     )
 
 
-def _run_trafilatura(tree: lxml_html.HtmlElement, url: str | None, focus: str) -> Any:
+def _run_trafilatura(
+    tree: lxml_html.HtmlElement, url: str | None, focus: str, metadata: bool = True
+) -> Any:
     try:
-        return bare_extraction(tree, options=_extractor(url, focus))
+        return bare_extraction(tree, options=_extractor(url, focus, metadata))
     except Exception as err:  # trafilatura bugs must not kill a crawl
         logger.warning("trafilatura failed on %s: %s", url, err)
         return None
@@ -168,11 +170,14 @@ def _extract(
     doc = _run_trafilatura(tree, page_url or url, _FAVOR)
     text = clean_body((doc.text if doc is not None else "") or "")
     if len(text) < _RETRY_BELOW and _FAVOR != "balanced":
-        # precision mode can cut short articles to nothing: retry balanced, keep the longer
-        retry = _run_trafilatura(tree, page_url or url, "balanced")
+        # precision mode can cut short articles to nothing: retry balanced, keep the longer.
+        # Metadata does not depend on the mode: the retry skips it unless the first run failed.
+        retry = _run_trafilatura(tree, page_url or url, "balanced", metadata=doc is None)
         retry_text = clean_body((retry.text if retry is not None else "") or "")
         if len(retry_text) > len(text) * _RETRY_RATIO or len(text) < min_chars:
-            doc, text = retry, retry_text
+            text = retry_text
+            if doc is None:
+                doc = retry
 
     links = link_stats(tree, page_url or url, (sig.h1, sig.og_title))
     headings = (doc.title,) if doc is not None else ()

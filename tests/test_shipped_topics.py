@@ -16,17 +16,32 @@ def tagger() -> Tagger:
 @pytest.mark.parametrize(
     "lang,title,text",
     [
-        ("fr", "Botola : le Wydad soigne sa défense",
-         "L'entraîneur a remanié sa défense avant le match de samedi ; les défenseurs centraux "
-         "ont encaissé deux buts la saison dernière."),
-        ("fr", "Procès : la défense demande un report",
-         "Devant la cour d'appel, la défense de l'ancien élu a plaidé la nullité de la procédure."),
-        ("en", "Fraud trial adjourned",
-         "The defence argued that the witnesses had not been heard, and the judge agreed."),
-        ("ar", "تأجيل جلسة المحاكمة",
-         "وقال أحد المحامين إن الدفاع لم يتسلم نسخة من الملف، فقررت المحكمة تأجيل الجلسة."),
-        ("ar", "الوداد يتعاقد مع مدافع جديد",
-         "عزز الفريق خط الدفاع بلاعب دولي قبل انطلاق الدوري، وقال المدرب إن الدفاع كان نقطة ضعف."),
+        (
+            "fr",
+            "Botola : le Wydad soigne sa défense",
+            "L'entraîneur a remanié sa défense avant le match de samedi ; les défenseurs centraux "
+            "ont encaissé deux buts la saison dernière.",
+        ),
+        (
+            "fr",
+            "Procès : la défense demande un report",
+            "Devant la cour d'appel, la défense de l'ancien élu a plaidé la nullité de la procédure.",
+        ),
+        (
+            "en",
+            "Fraud trial adjourned",
+            "The defence argued that the witnesses had not been heard, and the judge agreed.",
+        ),
+        (
+            "ar",
+            "تأجيل جلسة المحاكمة",
+            "وقال أحد المحامين إن الدفاع لم يتسلم نسخة من الملف، فقررت المحكمة تأجيل الجلسة.",
+        ),
+        (
+            "ar",
+            "الوداد يتعاقد مع مدافع جديد",
+            "عزز الفريق خط الدفاع بلاعب دولي قبل انطلاق الدوري، وقال المدرب إن الدفاع كان نقطة ضعف.",
+        ),
     ],
 )
 def test_legal_and_sports_defence_is_not_defense(

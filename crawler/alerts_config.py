@@ -44,13 +44,12 @@ from crawler.config import (
     MISSING,
     Config,
     ConfigError,
-    _check_unknown,
-    _display,
-    _read_toml,
-    _suggest,
+    display_path,
     parse_interval,
+    read_toml,
     resolve_config_dir,
 )
+from crawler.config_checks import check_unknown, suggest
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +181,7 @@ class _Checker:
     def choice(self, table: Mapping[str, Any], field: str, choices: Sequence[str], default: str):
         value = table.get(field, default)
         if value not in choices:
-            hint = _suggest(str(value), choices)
+            hint = suggest(str(value), choices)
             options = ", ".join(repr(c) for c in choices)
             raise self.err(field, value, "unknown value", f"{hint}use one of {options}")
         return value
@@ -235,14 +234,14 @@ class _Checker:
                     field,
                     key,
                     f"unknown {kind}",
-                    f"{_suggest(key, known)}use a {kind} key defined in {kind}s.toml",
+                    f"{suggest(key, known)}use a {kind} key defined in {kind}s.toml",
                 )
 
 
 def _parse_smtp(value: Any, file: str) -> SmtpSettings:
     if not isinstance(value, Mapping):
         raise ConfigError(file, "smtp", value, "write [smtp] with host = ...", "expected a table")
-    _check_unknown(value, _SMTP_FIELDS, file, "smtp", "[smtp]")
+    check_unknown(value, _SMTP_FIELDS, file, "smtp", "[smtp]")
     c = _Checker(file, "smtp")
     security = c.choice(value, "security", SECURITY, "starttls")
     default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
@@ -289,7 +288,7 @@ def _parse_channel(name: str, value: Any, file: str, prefix: str) -> Channel:
         )
     c = _Checker(file, key)
     kind = c.choice(value, "type", CHANNEL_TYPES, MISSING)
-    _check_unknown(value, _CHANNEL_FIELDS[kind], file, key, f"a {kind} channel")
+    check_unknown(value, _CHANNEL_FIELDS[kind], file, key, f"a {kind} channel")
     if kind == "email":
         to = c.strings(value, "to", '["desk@example.org"]')
         bcc = c.strings(value, "bcc", '["archive@example.org"]')
@@ -375,7 +374,7 @@ def _parse_rule(
         )
     if not isinstance(value, Mapping):
         raise ConfigError(file, prefix, value, f"write [{prefix}] as a table", "expected a table")
-    _check_unknown(value, _RULE_FIELDS, file, prefix, "a rule")
+    check_unknown(value, _RULE_FIELDS, file, prefix, "a rule")
     c = _Checker(file, prefix)
     rule_topics = c.strings(value, "topics", '["morocco-israel"]')
     if not rule_topics:
@@ -446,7 +445,7 @@ def parse_alerts(
     sources: Sequence[str] | None = None,
 ) -> tuple[SmtpSettings | None, tuple[Rule, ...]]:
     """Validate parsed TOML; *topics*/*sources*, when given, are the keys rules may name."""
-    _check_unknown(data, _TOP_FIELDS, file, "", "alerts.toml")
+    check_unknown(data, _TOP_FIELDS, file, "", "alerts.toml")
     smtp = _parse_smtp(data["smtp"], file) if "smtp" in data else None
     rules_table = data.get("rules", {})
     if not isinstance(rules_table, Mapping):
@@ -478,7 +477,7 @@ def parse_health(data: Mapping[str, Any], file: str = ALERTS_FILE) -> tuple[Chan
     if not isinstance(value, Mapping):
         raise ConfigError(file, "health", value, "write [health.channels.<name>] tables",
                           "expected a table")  # fmt: skip
-    _check_unknown(value, _HEALTH_FIELDS, file, "health", "[health]")
+    check_unknown(value, _HEALTH_FIELDS, file, "health", "[health]")
     channels = value.get("channels", {})
     if not isinstance(channels, Mapping):
         raise ConfigError(file, "health.channels", channels,
@@ -494,12 +493,12 @@ def load_alerts(directory: str | Path | None = None, config: Config | None = Non
     resolved = resolve_config_dir(directory if directory is not None else
                                   (config.directory if config else None))  # fmt: skip
     path = resolved / ALERTS_FILE
-    data = _read_toml(path, required=False)
+    data = read_toml(path, required=False)
     if data is None:
         logger.info("%s not found: no alert rules", path)
         return AlertsConfig(file=path, smtp=None, rules=())
     topics = [t.key for t in config.topics] if config else None
     sources = [s.key for s in config.sources] if config else None
-    smtp, rules = parse_alerts(data, _display(path), topics, sources)
-    health = parse_health(data, _display(path))
+    smtp, rules = parse_alerts(data, display_path(path), topics, sources)
+    health = parse_health(data, display_path(path))
     return AlertsConfig(file=path, smtp=smtp, rules=rules, health_channels=health)

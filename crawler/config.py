@@ -35,7 +35,6 @@ from crawler.config_checks import (
     check_unknown,
     expect_table,
     quoted_languages,
-    suggest,
 )
 from crawler.topics_config import TOPICS_FILE, TermOptions, Topic, parse_topics
 
@@ -56,10 +55,6 @@ __all__ = [
     "resolve_config_dir",
     "url_in_domains",
 ]
-
-# crawler.alerts_config imports these under their former private names
-_check_unknown = check_unknown
-_suggest = suggest
 
 ENV_VAR = "MARSAD_CONFIG"
 SOURCES_FILE = "sources.toml"
@@ -634,15 +629,15 @@ def resolve_config_dir(explicit: str | Path | None = None) -> Path:
     return repo_config
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
 
 
-def _read_toml(path: Path, required: bool) -> dict[str, Any] | None:
-    file = _display(path)
+def read_toml(path: Path, required: bool) -> dict[str, Any] | None:
+    file = display_path(path)
     if not path.is_file():
         if not required:
             return None
@@ -696,14 +691,14 @@ def load_config(directory: str | Path | None = None) -> Config:
     resolved = resolve_config_dir(directory)
     sources_path = resolved / SOURCES_FILE
     topics_path = resolved / TOPICS_FILE
-    sources_data = _read_toml(sources_path, required=True)
+    sources_data = read_toml(sources_path, required=True)
     assert sources_data is not None
-    sources = parse_sources(sources_data, _display(sources_path))
-    topics_data = _read_toml(topics_path, required=False)
+    sources = parse_sources(sources_data, display_path(sources_path))
+    topics_data = read_toml(topics_path, required=False)
     if topics_data is None:
         logger.warning("%s not found: no topics will be tagged", topics_path)
         topics: tuple[Topic, ...] = ()
     else:
-        topics = parse_topics(topics_data, _display(topics_path))
+        topics = parse_topics(topics_data, display_path(topics_path))
     logger.debug("loaded %d sources and %d topics from %s", len(sources), len(topics), resolved)
     return Config(directory=resolved, sources=sources, topics=topics)

@@ -38,7 +38,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -118,10 +118,6 @@ class RunResult:
 class Selection:
     items: list[DigestItem]
     resume_from: datetime  # where the next run may start (earliest left-pending match)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------- selection
@@ -465,7 +461,9 @@ def _run_channel(
         logger.warning("rule %s channel %s failed: %s", rule.key, channel.name, exc)
         return outcome, None
     with Session(engine) as session, session.begin():
-        session.execute(update(DigestDelivery).where(*mine).values(status="sent", sent_at=utcnow()))
+        session.execute(
+            update(DigestDelivery).where(*mine).values(status="sent", sent_at=db.utcnow())
+        )
     outcome.status = "sent"
     logger.info("rule %s channel %s: sent %d items", rule.key, channel.name, len(items))
     return outcome, selection.resume_from
@@ -487,7 +485,7 @@ def run_rule(
     With *dry_run* nothing is sent or recorded; *since* overrides the window start (items
     already delivered are still skipped); *channels* restricts the run to those names.
     """
-    now = db.as_utc(now or utcnow())
+    now = db.as_utc(now or db.utcnow())
     result = RunResult(rule=rule.key, trigger=trigger, run_id=None, dry_run=dry_run)
     run_id = None
     if not dry_run:
@@ -515,7 +513,7 @@ def run_rule(
                 items=outcome.items,
                 resume_from=resume if outcome.status in ("sent", "empty") else None,
                 error=outcome.detail or None,
-                finished_at=utcnow(),
+                finished_at=db.utcnow(),
             )
         )
     if run_id is not None:
@@ -533,7 +531,7 @@ def run_rule(
                 .where(DigestRun.id == run_id)
                 .values(
                     status=status,
-                    finished_at=utcnow(),
+                    finished_at=db.utcnow(),
                     items=max((o.items for o in result.outcomes if o.status == "sent"), default=0),
                 )
             )
@@ -550,7 +548,7 @@ def preview(
 ) -> tuple[Digest, Rendered]:
     """Render what *rule* would send now (pending for *channel*, or everything matching in the
     window when *channel* is None); records nothing."""
-    now = db.as_utc(now or utcnow())
+    now = db.as_utc(now or db.utcnow())
     with Session(engine) as session:
         if since is None:
             since = _window_start(session, rule, channel, now) if channel else now - rule.lookback
@@ -596,7 +594,7 @@ def run_due_rules(
     nothing is due; safe to call concurrently (claims make delivery exactly-once). *alerts*
     defaults to ``alerts.toml`` in ``config.directory``.
     """
-    now = db.as_utc(now or utcnow())
+    now = db.as_utc(now or db.utcnow())
     alerts = alerts if alerts is not None else load_alerts(config=config)
     results = []
     for rule in alerts.rules:

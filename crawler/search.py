@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -85,10 +85,6 @@ def _when() -> Any:
     return func.coalesce(Article.published_at, Article.fetched_at)
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _apply_filters(stmt: Select[Any], filters: Filters, *, walk: bool = False) -> Select[Any]:
     """*stmt* restricted by *filters*. With *walk*, the topic and source tests are written so that
     SQLite cannot answer them from an index (``id + 0``, ``source || ''``): the date plan must
@@ -112,9 +108,9 @@ def _apply_filters(stmt: Select[Any], filters: Filters, *, walk: bool = False) -
                 wanted.append(lang.like(code + "-%"))
         stmt = stmt.where(or_(*wanted))
     if filters.since is not None:
-        stmt = stmt.where(_when() >= _utc(filters.since))
+        stmt = stmt.where(_when() >= as_utc(filters.since))
     if filters.until is not None:
-        stmt = stmt.where(_when() < _utc(filters.until))
+        stmt = stmt.where(_when() < as_utc(filters.until))
     return stmt
 
 

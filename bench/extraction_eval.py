@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 import trafilatura  # noqa: E402
 
-from crawler import extract as ex  # noqa: E402
+from crawler.extract import core as ex  # noqa: E402
 
 DEFAULT_SHARED = REPO.parent / "shared"
 COLS = ["body_p", "body_r", "body_f1", "title_f1", "author_f1", "date_acc"]

@@ -35,8 +35,8 @@ from sqlalchemy import create_engine, insert, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from crawler import db  # noqa: E402
-from crawler.normalize import normalize_text  # noqa: E402
 from crawler.search import Filters, search  # noqa: E402
+from crawler.text.normalize import normalize_text  # noqa: E402
 
 DEV = Path("/work/shared/data/tagging-dev.jsonl")
 NOW = datetime(2026, 3, 31, tzinfo=UTC)
@@ -312,7 +312,7 @@ def _cache_path(cache_dir: str, n: int, seed: int) -> Path:
 
 
 def _index_signature() -> str:
-    from crawler import search_index
+    from crawler.search import index as search_index
 
     return "\n".join(
         [search_index.SQLITE_TABLE, search_index.SQLITE_WHEN_INDEX, *search_index.SQLITE_TRIGGERS]
@@ -345,7 +345,7 @@ def bench_sqlite(n: int, repeat: int, keep: str | None, cache_dir: str | None, s
         seconds = meta["ingest_seconds"]
         print(f"reusing {path} (ingested earlier: {n / seconds:,.0f} articles/s)", flush=True)
         if meta.get("index") != _index_signature():
-            from crawler import search_index
+            from crawler.search import index as search_index
 
             print("index DDL changed: re-creating and rebuilding the index ...", flush=True)
             t0 = time.perf_counter()
@@ -391,7 +391,7 @@ def bench_postgres(url: str, n: int, repeat: int, keep: bool = False, seed: int 
         if exists:
             seconds = float(meta[0])  # type: ignore[index]
             print(f"reusing schema {schema} (ingested earlier: {n / seconds:,.0f} articles/s)")
-            from crawler import search_index
+            from crawler.search import index as search_index
 
             # the index functions as defined, and whether the GIN index exists: a change of
             # either needs a re-index

@@ -52,9 +52,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crawler import db  # noqa: E402
+from crawler.crawl.items import ArticleItem  # noqa: E402
 from crawler.db import Article, Story, StoryBand  # noqa: E402
-from crawler.extract import Extracted  # noqa: E402
-from crawler.items import ArticleItem  # noqa: E402
+from crawler.extract.core import Extracted  # noqa: E402
 from crawler.store import ArticleStore, _article  # noqa: E402
 from crawler.stories import (  # noqa: E402
     StoryParams,

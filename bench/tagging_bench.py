@@ -29,8 +29,8 @@ from sqlalchemy import insert  # noqa: E402
 
 from crawler import db  # noqa: E402
 from crawler.config import Topic, load_config  # noqa: E402
-from crawler.retag import retag  # noqa: E402
 from crawler.tagging import Tagger  # noqa: E402
+from crawler.tagging.retag import retag  # noqa: E402
 
 DEFAULT_SHARED = REPO.parent / "shared"
 LANGS = ("ar", "fr", "en")

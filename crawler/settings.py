@@ -33,10 +33,10 @@ DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # duplicates and rejections are normal; th
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.SourceScopeMiddleware": 50,
-    "crawler.middlewares.SkipKnownArticlesMiddleware": 60,
+    "crawler.crawl.middlewares.SourceScopeMiddleware": 50,
+    "crawler.crawl.middlewares.SkipKnownArticlesMiddleware": 60,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.crawl.middlewares.BackoffRetryMiddleware": 550,
 }
 
 ITEM_PIPELINES = {
@@ -49,8 +49,8 @@ ITEM_PIPELINES = {
 }
 
 EXTENSIONS = {
-    "crawler.extensions.CrawlCounters": 100,
-    "crawler.extensions.ProgressDisplay": 200,
+    "crawler.crawl.extensions.CrawlCounters": 100,
+    "crawler.crawl.extensions.ProgressDisplay": 200,
 }
 
 MARSAD_DB_URL = None  # filled from --db / MARSAD_DB_URL / the default

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from crawler.crawl.items import ArticleItem
 from crawler.db import (
     Article,
     ArticleRaw,
@@ -45,7 +46,6 @@ from crawler.db import (
     url_hash,
     utcnow,
 )
-from crawler.items import ArticleItem
 from crawler.stories import Fingerprint, StoryParams, fingerprint, shingles, verify
 
 logger = logging.getLogger(__name__)

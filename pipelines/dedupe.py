@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crawler import db
-from crawler.items import ArticleItem
+from crawler.crawl.drops import DuplicateArticle
+from crawler.crawl.items import ArticleItem
 from crawler.store import ArticleStore
-from pipelines.drops import DuplicateArticle
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from crawler.extract import Rejected
-from crawler.items import ArticleItem, FetchedPage
-from crawler.worker import COMPRESSIONS, PagePool, default_workers
-from pipelines.drops import ExtractionFailed, RejectedPage
+from crawler.crawl.drops import ExtractionFailed, RejectedPage
+from crawler.crawl.items import ArticleItem, FetchedPage
+from crawler.extract.core import Rejected
+from crawler.extract.pool import COMPRESSIONS, PagePool, default_workers
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

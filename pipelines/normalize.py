@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from crawler.items import ArticleItem
-from crawler.normalize import canonical_url, clean_text, content_hash, normalize_text, url_key
+from crawler.crawl.items import ArticleItem
+from crawler.text.normalize import canonical_url, clean_text, content_hash, normalize_text, url_key
 
 
 def normalize_article(item: ArticleItem, now: datetime | None = None) -> ArticleItem:

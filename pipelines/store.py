@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crawler import db
-from crawler.items import ArticleItem
-from crawler.report import StatsLike, count
+from crawler.crawl.drops import DuplicateArticle
+from crawler.crawl.items import ArticleItem
+from crawler.crawl.report import StatsLike, count
 from crawler.store import ArticleStore
-from pipelines.drops import DuplicateArticle
 from pipelines.stories import story_params
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crawler.items import ArticleItem
+from crawler.crawl.items import ArticleItem
 from crawler.stories import StoryParams, fingerprint
 
 if TYPE_CHECKING:

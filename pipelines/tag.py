@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from crawler.config import Topic, load_config
-from crawler.items import ArticleItem
+from crawler.crawl.items import ArticleItem
 from crawler.tagging import Tagger
 
 if TYPE_CHECKING:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.alerts_config import parse_alerts
+from crawler.config.alerts import parse_alerts
 from crawler.digest import build_digest, render_all
-from crawler.digest_render import DigestItem, highlight
+from crawler.digest.render import DigestItem, highlight
 
 RULE = {
     "rules": {

@@ -32,12 +32,12 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler.config import Source, load_config
 from crawler.config import url_in_domains as in_domains
-from crawler.extract import PageHints
-from crawler.items import FetchedPage
-from crawler.middlewares import ARTICLE_META, DOMAINS_META, HINTS_META, SOURCE_META
-from crawler.normalize import url_key
-from crawler.report import count
-from spiders.discovery import DiscoveryError, Link, parse_feed, parse_sitemap
+from crawler.crawl.discovery import DiscoveryError, Link, parse_feed, parse_sitemap
+from crawler.crawl.items import FetchedPage
+from crawler.crawl.middlewares import ARTICLE_META, DOMAINS_META, HINTS_META, SOURCE_META
+from crawler.crawl.report import count
+from crawler.extract.core import PageHints
+from crawler.text.normalize import url_key
 
 logger = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from crawler.alerts_config import load_alerts, parse_alerts
 from crawler.config import ConfigError, load_config
-from crawler.digest_render import FSI, PDI, render_subject
+from crawler.config.alerts import load_alerts, parse_alerts
+from crawler.digest.render import FSI, PDI, render_subject
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config"
 

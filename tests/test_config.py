@@ -23,7 +23,7 @@ from crawler.config import (
     url_in_domains,
 )
 
-REPO_CONFIG = Path(cfg.__file__).resolve().parent.parent / "config"
+REPO_CONFIG = Path(cfg.__file__).resolve().parents[2] / "config"
 
 MINIMAL_SOURCE = """
 [sources.demo]

@@ -13,10 +13,10 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from crawler import db
+from crawler.crawl.items import ArticleItem
 from crawler.db import Article, ArticleUrl, Base
-from crawler.extract import Extracted
-from crawler.items import ArticleItem
-from crawler.search_index import include_object
+from crawler.extract.core import Extracted
+from crawler.search.index import include_object
 from crawler.store import ArticleStore
 from crawler.tagging import Evidence, TopicTag
 from pipelines.normalize import normalize_article

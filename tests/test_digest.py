@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler import db
-from crawler.alerts_config import AlertsConfig, parse_alerts
 from crawler.cli import cli
 from crawler.config import Config, load_config
+from crawler.config.alerts import AlertsConfig, parse_alerts
 from crawler.db import Article, ArticleTopic, DigestDelivery, DigestRun
 from crawler.digest import preview, run_due_rules, run_rule
-from crawler.digest_render import FSI, PDI
+from crawler.digest.render import FSI, PDI
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config"
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

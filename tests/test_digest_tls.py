@@ -32,12 +32,12 @@ from sqlalchemy.orm import Session
 from test_digest import NOW, _free_port, parts, seed, sent_articles
 
 from crawler import db
-from crawler.alerts_config import AlertsConfig, parse_alerts
 from crawler.config import Config, ConfigError, load_config
+from crawler.config.alerts import AlertsConfig, parse_alerts
 from crawler.db import DigestDelivery
 from crawler.digest import run_rule
-from crawler.digest_channels import ChannelError, Rendered, send_email
-from crawler.digest_render import FSI, PDI
+from crawler.digest.channels import ChannelError, Rendered, send_email
+from crawler.digest.render import FSI, PDI
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config"
 PASSWORD_ENV = "TEST_MARSAD_TLS_SMTP_PW"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spiders.discovery import DiscoveryError, parse_feed, parse_sitemap
+from crawler.crawl.discovery import DiscoveryError, parse_feed, parse_sitemap
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>صوت الأطلس</title>

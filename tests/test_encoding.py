@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.encoding import decode_html, normalize_charset
+from crawler.text.encoding import decode_html, normalize_charset
 
 ARABIC = (
     "أعلنت وزارة الصحة اليوم عن إطلاق حملة وطنية جديدة للتلقيح في جميع المدن والقرى، "

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from crawler.extract import (
+from crawler.extract.core import (
     Extracted,
     PageHints,
     Rejected,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.alerts_config import load_alerts, parse_alerts
 from crawler.config import ConfigError
-from crawler.health import HealthAlert
-from crawler.health_notify import ChannelNotifier, render_alerts
+from crawler.config.alerts import load_alerts, parse_alerts
+from crawler.schedule.health import HealthAlert
+from crawler.schedule.notify import ChannelNotifier, render_alerts
 
 AT = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 ALERTS = [

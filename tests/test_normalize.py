@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from crawler.normalize import (
+from crawler.text.normalize import (
     canonical_url,
     clean_text,
     content_hash,

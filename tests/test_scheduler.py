@@ -30,12 +30,13 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from crawler import db, health, runs
+from crawler import db
 from crawler.cli import cli
 from crawler.config import load_config
 from crawler.db import Article, ArticleRaw, ArticleUrl, CrawlRun
 from crawler.sample_site import SampleSite
-from crawler.scheduler import FileLock, PostgresAdvisoryLock, leader_lock
+from crawler.schedule import health, runs
+from crawler.schedule.daemon import FileLock, PostgresAdvisoryLock, leader_lock
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0"]
@@ -335,7 +336,7 @@ def test_health_flags_and_alert_hook(
     health.register_notifier(collector)
     try:
         tracker = health.AlertTracker()
-        with caplog.at_level(logging.WARNING, logger="crawler.health"):
+        with caplog.at_level(logging.WARNING, logger="crawler.schedule.health"):
             health.notify(tracker.update(by_key.values(), now))
             health.notify(tracker.update(by_key.values(), now))  # no repeat for the same flags
     finally:

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from crawler import db
 from crawler.cli import cli
-from crawler.cli_search import parse_when
+from crawler.cli.search import parse_when
 from crawler.db import Article, ArticleRaw, ArticleTopic, Story
-from crawler.normalize import normalize_text
 from crawler.search import Filters, StoriesUnavailable, search
-from crawler.search_query import QuerySyntaxError, parse_query
+from crawler.search.query import QuerySyntaxError, parse_query
+from crawler.text.normalize import normalize_text
 
 DAY = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 
@@ -474,9 +474,9 @@ def test_marked_match_selects_exactly_what_the_plain_tsquery_selects(postgres_se
     the very rows the plain prefix/positional tsquery selects, pairs too long to store included."""
     from sqlalchemy import column, select, table
 
-    from crawler import search_index
     from crawler.search import _pg_match
-    from crawler.search_query import compile_pg_match, compile_tsquery
+    from crawler.search import index as search_index
+    from crawler.search.query import compile_pg_match, compile_tsquery
 
     rng = random.Random(11)
     admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")

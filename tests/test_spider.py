@@ -10,8 +10,8 @@ from scrapy.http import HtmlResponse, TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.config import parse_sources
-from crawler.items import FetchedPage
-from crawler.middlewares import ARTICLE_META, DOMAINS_META, SOURCE_META
+from crawler.crawl.items import FetchedPage
+from crawler.crawl.middlewares import ARTICLE_META, DOMAINS_META, SOURCE_META
 from spiders.news import HINTS_META, NewsSpider
 
 SOURCES = parse_sources(

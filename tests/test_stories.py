@@ -14,15 +14,15 @@ from story_texts import OTHERS, copies, follow_up, heavy_copies, text
 
 from crawler import db
 from crawler.cli import cli
+from crawler.crawl.drops import DuplicateArticle
+from crawler.crawl.items import ArticleItem
+from crawler.crawl.middlewares import _changed_since
 from crawler.db import Article, ArticleVersion, Story, StoryBand
-from crawler.extract import Extracted, PageHints
-from crawler.items import ArticleItem
-from crawler.middlewares import _changed_since
-from crawler.normalize import normalize_text
+from crawler.extract.core import Extracted, PageHints
 from crawler.store import ArticleStore
 from crawler.stories import StoryParams, fingerprint, shingles, verify
+from crawler.text.normalize import normalize_text
 from pipelines.dedupe import DedupePipeline
-from pipelines.drops import DuplicateArticle
 from pipelines.normalize import normalize_article
 
 LANGS = ["ar", "fr", "en"]

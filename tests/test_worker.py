@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from crawler.extract import Extracted
-from crawler.worker import ExtractionTimeout, PagePool, process_page
+from crawler.extract.core import Extracted
+from crawler.extract.pool import ExtractionTimeout, PagePool, process_page
 
 PARAGRAPH = "<p>" + "وأكدت وزارة الاقتصاد والمالية أن معدل النمو بلغ ثلاثة في المائة. " * 8 + "</p>"
 PAGE = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from crawler.db import Base, make_engine
-from crawler.search_index import ensure_triggers, include_object
+from crawler.search.index import ensure_triggers, include_object
 
 config = context.config
 target_metadata = Base.metadata

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from crawler import search_index
+from crawler.search import index as search_index
 
 revision = "0004"
 down_revision = "0002"

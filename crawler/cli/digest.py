@@ -1,0 +1,170 @@
+"""`marsad digest`: send alert digests (a thin shell over :mod:`crawler.digest`).
+
+    marsad digest [RULE...] [--dry-run] [--since 2d] [--out FILE]   # same as `digest run`
+    marsad digest preview RULE --out digest.html
+    marsad digest history [RULE]
+
+A rule named like a subcommand (run, preview, history) is reached with `digest run NAME`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from crawler import db
+from crawler.cli import EXIT_FAILED, EXIT_OK, State, UsageError
+from crawler.config import ConfigError
+from crawler.config.alerts import AlertsConfig, load_alerts
+from crawler.digest.channels import Rendered
+from crawler.digest.render import clean_text
+from crawler.timespec import parse_since
+
+
+class _DefaultRunGroup(click.Group):
+    """A group whose bare form (`digest RULE...`, `digest --dry-run`) means `digest run ...`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+def _since(value: str | None) -> datetime | None:
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+
+
+def _alerts(state: State) -> tuple[AlertsConfig, object]:
+    config = state.config()
+    try:
+        return load_alerts(config=config), config
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _write_out(path: str, rendered: Rendered) -> None:
+    suffix = Path(path).suffix.lower()
+    body = {".md": rendered.markdown, ".json": rendered.json, ".txt": rendered.text}.get(
+        suffix, rendered.html
+    )
+    Path(path).write_text(body, encoding="utf-8")
+    click.echo(f"wrote {path}", err=True)
+
+
+@click.group("digest", cls=_DefaultRunGroup)
+def digest() -> None:
+    """Alert digests from config/alerts.toml; `digest RULE...` is short for `digest run RULE...`."""
+
+
+@digest.command("run")
+@click.argument("rules", nargs=-1)
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; send and record nothing.")
+@click.option("--since", metavar="WHEN", help="Window start: a duration (12h, 2d) or a date.")
+@click.option("--channel", "channels", multiple=True, help="Only these channels (repeatable).")
+@click.option("--out", metavar="FILE", help="Also write the digest (.html, .md, .json, .txt).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def run_cmd(
+    state: State,
+    rules: tuple[str, ...],
+    dry_run: bool,
+    since: str | None,
+    channels: tuple[str, ...],
+    out: str | None,
+    fmt: str,
+) -> None:
+    """Send the digests of RULES (default: every enabled rule) through their channels.
+
+    Items already delivered by a channel are never sent again by it; items a failing channel
+    could not deliver stay pending for its next run. Exit status: 0 when every channel
+    succeeded (or had nothing to send), 1 when one failed, 2 for usage or config errors.
+    """
+    from crawler.digest import run_rule
+
+    alerts, config = _alerts(state)
+    try:
+        selected = [alerts.rule(r) for r in rules] if rules else [
+            r for r in alerts.rules if r.enabled]  # fmt: skip
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    engine = db.make_engine(state.db_url)
+    start = _since(since)
+    results = [
+        run_rule(engine, config, alerts, rule, dry_run=dry_run, since=start,  # type: ignore[arg-type]
+                 channels=channels or None)
+        for rule in selected
+    ]  # fmt: skip
+    engine.dispose()
+    if out:
+        rendered = next((r for res in results for r in res.rendered.values()), None)
+        if rendered is None:
+            click.echo("nothing to write: no pending items", err=True)
+        else:
+            _write_out(out, rendered)
+    if fmt == "json":
+        click.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+    else:
+        for res in results:
+            for o in res.outcomes:
+                detail = f"  {o.detail}" if o.detail else ""
+                click.echo(f"{res.rule}\t{o.channel}\t{o.status}\t{o.items} items{detail}")
+                digest_ = res.digests.get(o.channel)
+                if dry_run and digest_ is not None:
+                    for item in digest_.items:
+                        outlet, title = clean_text(item.outlet), clean_text(item.title)
+                        click.echo(f"    - [{outlet}] {title}  <{item.url}>")
+    sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
+
+
+@digest.command("preview")
+@click.argument("rule")
+@click.option("--out", metavar="FILE", required=True, help="Output: .html, .md, .json or .txt.")
+@click.option("--since", metavar="WHEN", help="Window start (default: the rule's lookback).")
+@click.option("--channel", help="Only items still pending for this channel.")
+@click.pass_obj
+def preview_cmd(state: State, rule: str, out: str, since: str | None, channel: str | None) -> None:
+    """Render RULE's digest to a file without sending or recording anything."""
+    from crawler.digest import preview
+
+    alerts, config = _alerts(state)
+    try:
+        selected = alerts.rule(rule)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    engine = db.make_engine(state.db_url)
+    digest_, rendered = preview(engine, config, selected, since=_since(since), channel=channel)  # type: ignore[arg-type]
+    engine.dispose()
+    _write_out(out, rendered)
+    click.echo(f"{len(digest_.items)} items; subject: {rendered.subject}")
+
+
+@digest.command("history")
+@click.argument("rule", required=False)
+@click.option("--limit", default=20, show_default=True)
+@click.pass_obj
+def history_cmd(state: State, rule: str | None, limit: int) -> None:
+    """Recent digest runs with each channel's outcome."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from crawler.db import DigestRun
+
+    engine = db.make_engine(state.db_url)
+    with Session(engine) as session:
+        query = select(DigestRun).order_by(DigestRun.started_at.desc(), DigestRun.id.desc())
+        if rule:
+            query = query.where(DigestRun.rule == rule)
+        for run in session.scalars(query.limit(limit)):
+            outcomes = ", ".join(f"{c.channel}={c.status}({c.items})" for c in run.channels)
+            click.echo(
+                f"{db.as_utc(run.started_at):%Y-%m-%d %H:%M}\t{run.rule}\t{run.trigger}\t"
+                f"{run.status}\t{outcomes}"
+            )
+    engine.dispose()

@@ -1,0 +1,262 @@
+"""`marsad schedule`, `marsad runs` and `marsad status`: thin shells over crawler.scheduler,
+crawler.runs and crawler.health."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime, timedelta
+
+import click
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from crawler import db
+from crawler.cli import EXIT_FAILED, State, UsageError, _parse_setting, _select_sources
+from crawler.config import ConfigError, parse_interval
+from crawler.config.alerts import load_alerts
+from crawler.schedule import health, runs
+
+logger = logging.getLogger(__name__)
+
+
+def _duration(value: str, option: str) -> timedelta:
+    try:
+        return timedelta(seconds=float(value))
+    except ValueError:
+        pass
+    try:
+        return parse_interval(value)
+    except ValueError:
+        raise UsageError(
+            f"{option}: not a duration: {value!r} (write e.g. 90s, 15m, 1h30m or seconds)"
+        ) from None
+
+
+def _per_source(pairs: tuple[str, ...], known: set[str]) -> dict[str, timedelta]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in known:
+            raise UsageError(
+                f"--source-timeout expects SOURCE=DURATION with a configured source, got {pair!r}"
+            )
+        out[key] = _duration(value, "--source-timeout")
+    return out
+
+
+@click.command()
+@click.argument("sources", nargs=-1)
+@click.option(
+    "--crawl-timeout",
+    default="1h",
+    show_default=True,
+    metavar="DURATION",
+    help="Time limit of one crawl; the process is stopped and the run recorded as timed_out.",
+)
+@click.option(
+    "--source-timeout",
+    "source_timeouts",
+    multiple=True,
+    metavar="SOURCE=DURATION",
+    help="Time limit for one source (repeatable), e.g. --source-timeout hespress-ar=2h.",
+)
+@click.option(
+    "--max-parallel", type=click.IntRange(min=1), default=2, show_default=True,
+    help="Crawls running at the same time.",
+)  # fmt: skip
+@click.option(
+    "--grace",
+    default="30s",
+    show_default=True,
+    metavar="DURATION",
+    help="After SIGTERM, how long a crawl may take to stop before it is killed.",
+)
+@click.option(
+    "--standby-poll",
+    default="5s",
+    show_default=True,
+    metavar="DURATION",
+    help="How often a standby scheduler tries to take over.",
+)
+@click.option(
+    "--health-every",
+    default="5m",
+    show_default=True,
+    metavar="DURATION",
+    help="How often every source's health is checked (also after each run).",
+)
+@click.option(
+    "--digests/--no-digests",
+    default=True,
+    show_default=True,
+    help="Send the alert digests of alerts.toml: scheduled rules when due (checked every "
+    "minute), immediate rules after a crawl that stored articles.",
+)
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Scrapy or MARSAD_ setting passed to every crawl, e.g. -s DOWNLOAD_TIMEOUT=60.",
+)
+@click.pass_obj
+def schedule(
+    state: State,
+    sources: tuple[str, ...],
+    crawl_timeout: str,
+    source_timeouts: tuple[str, ...],
+    max_parallel: int,
+    grace: str,
+    standby_poll: str,
+    health_every: str,
+    digests: bool,
+    overrides: tuple[str, ...],
+) -> None:
+    """Crawl SOURCES (default: every enabled source) at their interval or cron, until stopped.
+
+    Runs in the foreground and logs to stderr (for systemd or a terminal). One scheduler per
+    database leads; others wait as standby and take over when it dies. Each crawl is its own
+    process with a time limit; missed runs are coalesced, and after downtime an overdue source
+    runs once, promptly. SIGTERM or SIGINT stops running crawls cleanly (recorded as
+    interrupted) and exits 0.
+    """
+    from crawler.schedule.daemon import (
+        CrawlDaemon,
+        SchedulerError,
+        SchedulerOptions,
+        install_signal_handlers,
+    )
+
+    if state.verbose == 0:  # a daemon says what it does; crawls keep their own log level
+        logging.getLogger("crawler").setLevel(logging.INFO)
+    config = state.config()
+    selected = _select_sources(config, sources)
+    _parse_setting(overrides)  # validate KEY=VALUE early
+    try:
+        load_alerts(config=config)  # a broken alerts.toml stops us now, not at the first digest
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    options = SchedulerOptions(
+        db_url=state.db_url,
+        config_dir=config.directory.resolve(),
+        sources=selected,
+        crawl_timeout=_duration(crawl_timeout, "--crawl-timeout"),
+        timeouts=_per_source(source_timeouts, {s.key for s in selected}),
+        max_parallel=max_parallel,
+        grace=_duration(grace, "--grace"),
+        settings=overrides,
+        standby_poll=_duration(standby_poll, "--standby-poll").total_seconds(),
+        health_every=_duration(health_every, "--health-every"),
+        digest_every=timedelta(minutes=1) if digests else None,
+    )
+    try:
+        daemon = CrawlDaemon(options)
+        install_signal_handlers(daemon)
+        code = daemon.run()
+    except SchedulerError as exc:
+        raise UsageError(str(exc)) from exc
+    sys.exit(code)
+
+
+def _when(value: datetime | str | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return db.as_utc(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@click.command("runs")
+@click.option("--source", "sources", multiple=True, help="Only these sources (repeatable).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def runs_cmd(state: State, sources: tuple[str, ...], limit: int, fmt: str) -> None:
+    """Recent scheduled crawl runs, newest first: outcome, counts and errors."""
+    engine = db.make_engine(state.db_url)
+    try:
+        with Session(engine) as session:
+            rows = [
+                runs.run_to_dict(r) for r in runs.recent_runs(session, list(sources) or None, limit)
+            ]
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    from crawler.cli.output import console
+
+    table = Table(title=f"Last {len(rows)} run(s)")
+    for column in ("id", "source", "started (UTC)", "secs", "outcome", "pages", "stored", "errors"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("summary")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["source"],
+            _when(row["started_at"]),
+            "-" if row["duration_seconds"] is None else f"{row['duration_seconds']:.0f}",
+            row["outcome"],
+            str(row["pages_fetched"]),
+            str(row["articles_stored"]),
+            str(row["errors_total"]),
+            (row["error_summary"] or "")[:120],
+        )
+    console.print(table)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--check", is_flag=True, help="Exit 1 when any source is flagged.")
+@click.pass_obj
+def status(state: State, fmt: str, check: bool) -> None:
+    """Health per source: last success, failures in a row, yield against the usual, flags."""
+    config = state.config()
+    engine = db.make_engine(state.db_url)
+    try:
+        with Session(engine) as session:
+            healths = health.assess(session, config.sources, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        click.echo(json.dumps([h.to_dict() for h in healths], ensure_ascii=False, indent=2))
+    else:
+        from crawler.cli.output import console
+
+        table = Table(title="Source health")
+        for column in (
+            "source",
+            "schedule",
+            "last run (UTC)",
+            "outcome",
+            "last success",
+            "fails",
+            "stored/usual",
+            "next due",
+            "flags",
+        ):
+            table.add_column(column, no_wrap=column != "flags")
+        for h in healths:
+            usual = "-" if h.usual_articles is None else f"{h.usual_articles:g}"
+            last = "-" if h.last_articles is None else str(h.last_articles)
+            flags = ", ".join(h.flags) if h.flags else ("disabled" if not h.enabled else "ok")
+            table.add_row(
+                h.source,
+                h.schedule,
+                _when(h.last_run_at),
+                h.last_outcome or "never",
+                _when(h.last_success_at),
+                str(h.consecutive_failures),
+                f"{last}/{usual}",
+                _when(h.next_due),
+                f"[red]{flags}[/]" if h.flags else flags,
+            )
+        console.print(table)
+        for h in healths:
+            for name in h.flags:
+                click.echo(f"{h.source}: {name}: {h.reasons[name]}")
+    if check and any(h.flags for h in healths):
+        sys.exit(EXIT_FAILED)

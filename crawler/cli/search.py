@@ -1,0 +1,340 @@
+"""`marsad search`, `show`, `export`, `stats` and `db reindex`: thin shells over crawler.search."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from crawler import db
+from crawler import search as api
+from crawler.cli import UsageError
+from crawler.search import index as search_index
+from crawler.search.query import QuerySyntaxError, search_tokens
+from crawler.tagging import TOKEN_RE, token_key
+from crawler.timespec import parse_since
+
+_RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+FSI, PDI = "\u2068", "\u2069"  # first-strong isolate ... pop directional isolate
+
+
+def parse_when(value: str, *, end: bool = False, now: datetime | None = None) -> datetime:
+    """A --since/--until value (see crawler.timespec); with *end* a bare date includes that day."""
+    try:
+        moment = parse_since(value, now, end=end)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if moment is None:
+        raise click.BadParameter("expected a date or an age, got an empty value")
+    return moment
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--topic, --source, --lang, --since, --until -> a ``filters`` argument."""
+
+    @click.option(
+        "--topic",
+        "topics",
+        multiple=True,
+        metavar="KEY",
+        help="Tagged with this topic (repeatable: any of them).",
+    )
+    @click.option(
+        "--source", "sources", multiple=True, metavar="KEY", help="From this outlet (repeatable)."
+    )
+    @click.option(
+        "--lang",
+        "languages",
+        multiple=True,
+        metavar="CODE",
+        help="In this language: ar, fr, en (repeatable).",
+    )
+    @click.option(
+        "--since",
+        metavar="WHEN",
+        help="Published at or after: 2024-05-01, 2024-05-01T08:00, or 7d / 24h ago.",
+    )
+    @click.option(
+        "--until",
+        metavar="WHEN",
+        help="Published before (a bare date is included): same forms as --since.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, topics, sources, languages, since, until, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
+        try:
+            filters = api.Filters(
+                topics=topics,
+                sources=sources,
+                languages=languages,
+                since=parse_when(since) if since else None,
+                until=parse_when(until, end=True) if until else None,
+            )
+        except click.BadParameter as exc:
+            raise UsageError(f"--since/--until: {exc.message}") from None
+        return func(*args, filters=filters, **kwargs)
+
+    return wrapper  # fmt: skip
+
+
+@contextmanager
+def _session(state: Any) -> Iterator[Session]:
+    engine = db.make_engine(state.db_url)
+    try:
+        with Session(engine) as session:
+            try:
+                yield session
+            except QuerySyntaxError as exc:
+                raise UsageError(f"bad query: {exc.pretty()}") from None
+            except api.StoriesUnavailable as exc:
+                raise UsageError(f"--story is unavailable: {exc}") from None
+    finally:
+        engine.dispose()
+
+
+def isolate(value: str) -> str:
+    """Wrap right-to-left text in bidi isolates so it cannot reorder what surrounds it."""
+    return f"{FSI}{value}{PDI}" if _RTL_RE.search(value) else value
+
+
+def _cut(value: str, width: int) -> str:
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def _day(row: dict[str, Any]) -> str:
+    return (row.get("published_at") or row.get("fetched_at") or "")[:10] or "-"
+
+
+CSV_FIELDS = ("id", "published_at", "source", "language", "topics", "title", "url")
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ";".join(value)
+    if isinstance(value, list):
+        return ";".join(map(str, value))
+    return value
+
+
+def _print_table(rows: list[dict[str, Any]], limit: int, collapsed: bool) -> None:
+    if not rows:
+        click.echo("No matching article.")
+        return
+    click.echo(f"{'id':>7}  {'date':<10}  {'outlet':<16}  {'topics':<24}  title")
+    for row in rows:
+        topics = ",".join(row["topics"]) or "-"
+        title = " ".join(row["title"].split())
+        if collapsed and row.get("copies", 1) > 1:
+            title += f"  (+{row['copies'] - 1} copies)"
+        click.echo(
+            f"{row['id']:>7}  {_day(row):<10}  {_cut(row['source'], 16):<16}  "
+            f"{_cut(topics, 24):<24}  {isolate(title)}"
+        )
+    if len(rows) == limit:
+        click.echo(f"(first {limit}; --limit N for more)", err=True)
+
+
+@click.command()
+@click.argument("query")
+@filter_options
+@click.option(
+    "--story", "collapse", is_flag=True, help="One line per story: collapse copies of one article."
+)
+@click.option("--sort", type=click.Choice(api.SORTS), default="relevance", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table"
+)
+@click.pass_obj
+def search(
+    state, query: str, filters: api.Filters, collapse: bool, sort: str, limit: int, fmt: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Full-text search of stored articles (title and text).
+
+    \b
+    QUERY syntax:
+      إسرائيل غزة         both words       مصر OR الأردن   either
+      -word, NOT word      exclude          "exact phrase"  words in this order
+      word*                prefix           (a OR b) c      grouping
+    Hamza, tashkeel, tatweel, case and accents never matter; an Arabic word also
+    matches it with clitics (و ب ل ك ف ال ...) and endings: اسرائيل finds وإسرائيل and
+    الإسرائيلية. Words inside quotes are exact (a leading و/ب/ل/ك/ف is allowed).
+    """  # fmt: skip
+    with _session(state) as session:
+        rows = api.search(
+            session, query, filters, limit=limit, sort=sort, collapse_stories=collapse
+        )
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_value(v) for k, v in row.items()})
+    else:
+        _print_table(rows, limit, collapse)
+
+
+def _highlight(snippet: str, term: str) -> str:
+    keys = [k[2:] if k.startswith("ال") and len(k) > 4 else k for k in search_tokens(term)]
+    out, last = [], 0
+    for match in TOKEN_RE.finditer(snippet):
+        if any(k and k in token_key(match.group()) for k in keys):
+            out.append(snippet[last : match.start()])
+            out.append(click.style(match.group(), bold=True, fg="yellow"))
+            last = match.end()
+    out.append(snippet[last:])
+    return "".join(out)
+
+
+@click.command()
+@click.argument("article_id", metavar="ID", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def show(state, article_id: int, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """One stored article in full: its topics with the evidence that tagged them (highlighted),
+    the other copies of its story, and whether its raw HTML is stored."""
+    with _session(state) as session:
+        article = api.article_detail(session, article_id)
+    if article is None:
+        raise click.ClickException(f"no article with id {article_id}")
+    if fmt == "json":
+        click.echo(json.dumps(article, ensure_ascii=False, indent=2, default=str))
+        return
+    echo = click.echo
+    echo(click.style(isolate(article["title"]), bold=True))
+    published = article["published_at"] or "-"
+    language = article["language"] or "-"
+    echo(f"id {article['id']}  {article['source']}  {language}  published {published}")
+    echo(article["url"])
+    if article["author"]:
+        echo(f"by {isolate(article['author'])}")
+    raw = article["raw"]
+    echo(
+        f"raw HTML: stored ({raw['compression']}, {raw['bytes']} bytes)"
+        if raw["stored"]
+        else "raw HTML: not stored"
+    )
+    echo("")
+    if article["topics"]:
+        echo("Topics:")
+        for topic in article["topics"]:
+            echo(f"  {topic['topic']}  score {topic['score']}")
+            for ev in topic["evidence"]:
+                snippet = _highlight(ev.get("snippet", ""), ev.get("term", ""))
+                term = isolate(ev.get("term", ""))
+                echo(f"    [{ev.get('field', '?')}] {term}: {isolate(snippet)}")
+    else:
+        echo("Topics: none")
+    siblings = article["story_siblings"]
+    if siblings is None:
+        echo("Story: this database has no story clusters.")
+    elif siblings:
+        copies = "1 other copy" if len(siblings) == 1 else f"{len(siblings)} other copies"
+        echo(f"Story {article.get('story_id')}: {copies}")
+        for s in siblings:
+            day = (s["published_at"] or "-")[:10]
+            echo(f"  {s['id']:>7}  {day:<10}  {_cut(s['source'], 16):<16}  {isolate(s['title'])}")
+    else:
+        echo("Story: no other copy.")
+    echo("")
+    echo(article["text"])
+
+
+@contextmanager
+def _output(path: str) -> Iterator[Any]:
+    if path == "-":
+        yield click.get_text_stream("stdout")
+        return
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        yield fh
+
+
+@click.command()
+@click.argument("query", required=False)
+@filter_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl", show_default=True
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    show_default=True,
+    help="File to write ('-' = stdout).",
+)
+@click.option("--no-text", is_flag=True, help="Leave the article text out.")
+@click.pass_obj
+def export(
+    state, query: str | None, filters: api.Filters, fmt: str, out: str, no_text: bool
+) -> None:  # type: ignore[no-untyped-def]
+    """Write every matching article (all of them without QUERY), newest first, as CSV or JSON
+    lines. Streams: memory stays flat however many articles match."""
+    count = 0
+    with _session(state) as session, _output(out) as fh:
+        records = api.iter_articles(session, query, filters, with_text=not no_text)
+        if fmt == "csv":
+            fields = [*CSV_FIELDS, "author", "description"] + ([] if no_text else ["text"])
+            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            for record in records:
+                writer.writerow({k: _csv_value(v) for k, v in record.items()})
+                count += 1
+        else:
+            for record in records:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+    click.echo(f"Exported {count} article(s).", err=True)
+
+
+@click.command()
+@click.option("--since", metavar="WHEN", help="From: 2024-05-01 or 7d / 24h ago.")
+@click.option("--until", metavar="WHEN", help="Until (a bare date is included).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def stats(state, since: str | None, until: str | None, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """Stored articles per topic, per source and per day (UTC)."""
+    try:
+        start = parse_when(since) if since else None
+        end = parse_when(until, end=True) if until else None
+    except click.BadParameter as exc:
+        raise UsageError(f"--since/--until: {exc.message}") from None
+    with _session(state) as session:
+        result = api.stats(session, since=start, until=end)
+    if fmt == "json":
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{result['articles']} article(s)")
+    for title, key in (("Per topic", "topics"), ("Per source", "sources"), ("Per day", "days")):
+        click.echo(f"\n{title}:")
+        if not result[key]:
+            click.echo("  -")
+        for name, n in result[key].items():
+            click.echo(f"  {n:>8}  {isolate(name)}")
+
+
+@click.command("reindex")
+@click.pass_obj
+def reindex(state) -> None:  # type: ignore[no-untyped-def]
+    """Rebuild the full-text search index from the stored articles."""
+    engine = db.make_engine(state.db_url)
+    try:
+        with engine.begin() as conn:
+            if not search_index.is_installed(conn):
+                search_index.install(conn)
+            count = search_index.rebuild(conn)
+    finally:
+        engine.dispose()
+    click.echo(f"Search index rebuilt: {count} article(s).")

@@ -1,0 +1,57 @@
+"""`marsad stories`: the largest recent story clusters and the outlets that carried them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import click
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from crawler import db
+from crawler.cli import output
+from crawler.stories import queries
+from crawler.timespec import When
+
+
+@click.command()
+@click.option(
+    "--since",
+    type=When(),
+    default="7d",
+    show_default=True,
+    help="Stories a copy joined since then: a date or an age (90m, 24h, 7d, 2w).",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def stories(state, since: datetime, limit: int, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """The largest recent stories: copies of one article (syndicated wires, near-duplicates)
+    grouped together, with the outlets that published them, most copies first."""
+    engine = db.make_engine(state.db_url)
+    try:
+        with Session(engine) as session:
+            rows = queries.largest_stories(session, since=since, limit=limit)
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(f"No story since {since:%Y-%m-%d %H:%M} UTC.")
+        return
+    table = Table(title=f"Largest stories since {since:%Y-%m-%d %H:%M} UTC")
+    for column in ("story", "copies", "first published", "outlets", "canonical title"):
+        table.add_column(column, justify="right" if column in ("story", "copies") else "left")
+    for row in rows:
+        first = (row["first_published_at"] or "")[:16].replace("T", " ") or "-"
+        table.add_row(
+            str(row["id"]),
+            str(row["articles"]),
+            first,
+            ", ".join(row["sources"]),
+            escape(row["title"] or "-"),
+        )
+    output.console.print(table)

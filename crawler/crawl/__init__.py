@@ -1,0 +1,1 @@
+"""One crawl: the Scrapy wiring (middlewares, extensions, items, drops), discovery, reports."""

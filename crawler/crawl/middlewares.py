@@ -1,0 +1,120 @@
+"""Downloader middlewares: keep sources in their domains, skip stored articles, back off."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+from crawler import db
+from crawler.config import url_in_domains as in_domains
+from crawler.crawl.report import count
+from crawler.text.normalize import url_key
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from sqlalchemy.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+SOURCE_META = "marsad_source"
+DOMAINS_META = "marsad_domains"
+ARTICLE_META = "marsad_article"
+HINTS_META = "marsad_hints"  # PageHints the spider found in the feed or sitemap
+
+
+class OutOfScope(IgnoreRequest):
+    """A request (or a redirect) that leaves its source's allowed domains."""
+
+
+class KnownArticle(IgnoreRequest):
+    """An article URL that is already stored and, as far as its feed or sitemap says, unchanged."""
+
+
+class SourceScopeMiddleware:
+    """Drops any request, redirects included, whose host is outside its source's domains."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SourceScopeMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        domains = request.meta.get(DOMAINS_META)
+        if domains is None or in_domains(request.url, domains):
+            return
+        source = request.meta.get(SOURCE_META, "?")
+        count(self.crawler.stats, source, "offsite")
+        logger.debug("%s: not following %s (outside %s)", source, request.url, domains)
+        raise OutOfScope(f"{request.url} is outside {source}'s domains")
+
+
+class SkipKnownArticlesMiddleware:
+    """Article URLs already in the database are not fetched again (any URL that led to one),
+    unless the feed or sitemap that linked them dates them after our last fetch (an update);
+    dates in the future do not count, so a wrong clock cannot make us refetch every crawl."""
+
+    def __init__(self, engine: Engine, crawler: Crawler):
+        self.engine = engine
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SkipKnownArticlesMiddleware:
+        url = crawler.settings.get("MARSAD_DB_URL")
+        if not url:
+            raise NotConfigured("MARSAD_DB_URL is not set")
+        return cls(db.engine_for(url), crawler)
+
+    def process_request(self, request: Request) -> None:
+        if not request.meta.get(ARTICLE_META):
+            return
+        with self.engine.connect() as conn:
+            known = db.stored_article_fetched(conn, url_key(request.url))
+        if known is None:
+            return
+        article_id, fetched_at = known
+        if _changed_since(request.meta.get(HINTS_META), fetched_at):
+            count(self.crawler.stats, request.meta.get(SOURCE_META, "?"), "refetched")
+            return
+        count(self.crawler.stats, request.meta.get(SOURCE_META, "?"), "known_skipped")
+        raise KnownArticle(f"already stored as article {article_id}")
+
+
+def _changed_since(hints: Any, fetched_at: datetime) -> bool:
+    """Whether a feed or sitemap date is after *fetched_at* (and not in the future)."""
+    now = datetime.now(UTC)
+    for value in (getattr(hints, "feed_date", None), getattr(hints, "sitemap_date", None)):
+        if value is None:
+            continue
+        when = db.as_utc(value)
+        if fetched_at < when <= now:
+            return True
+    return False
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retries, each one delayed exponentially (base * 2**attempt, capped)."""
+
+    def __init__(self, settings: Any):
+        super().__init__(settings)
+        self.base = settings.getfloat("MARSAD_RETRY_BACKOFF_BASE", 1.0)
+        self.cap = settings.getfloat("MARSAD_RETRY_BACKOFF_MAX", 60.0)
+
+    def _retry(self, request: Request, reason: Any) -> Request | None:
+        retry = super()._retry(request, reason)
+        if retry is not None:
+            attempt = retry.meta.get("retry_times", 1)
+            retry.meta["marsad_retry_delay"] = min(self.cap, self.base * 2 ** (attempt - 1))
+        return retry
+
+    async def process_request(self, request: Request) -> None:
+        delay = request.meta.pop("marsad_retry_delay", 0)
+        if delay:
+            await asyncio.sleep(delay)

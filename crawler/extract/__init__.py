@@ -1,0 +1,1 @@
+"""Extraction: html + url -> Extracted or Rejected (the only importer of trafilatura)."""

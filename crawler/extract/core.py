@@ -1,0 +1,232 @@
+"""Article extraction: HTML -> Extracted | Rejected.
+
+The only module of Marsad that imports trafilatura. Pure functions: no Scrapy, no database, no
+network, no clock except to refuse dates in the future. trafilatura finds the body; this module
+adds what a news monitor needs on top: clean titles and bylines, a publication date that is never
+the crawl time (page > feed > sitemap > None), the page language, the canonical URL, and the
+rejection of pages that are not articles (listings, tag/author archives, near-empty pages).
+
+The pure helpers live in sibling modules that import neither trafilatura nor htmldate:
+page_signals (what the page says about itself), page_urls (canonical URL), article_meta (title,
+byline, date, language), body_cleanup (banners and boilerplate lines) and page_kind (the
+rejection heuristics). This module runs trafilatura and htmldate and puts the result together.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from htmldate import find_date
+from lxml import html as lxml_html
+from trafilatura import bare_extraction
+from trafilatura.settings import Extractor
+from trafilatura.utils import load_html
+
+from crawler.extract.cleanup import clean_body, prune_boilerplate
+from crawler.extract.kind import Rejected, link_stats, looks_like_html, rejection
+from crawler.extract.meta import (
+    clean_author,
+    clean_title,
+    detect_language,
+    lang_code,
+    now,
+    page_date,
+    parse_date,
+    site_tokens,
+    to_utc,
+)
+from crawler.extract.signals import is_article_page, read_signals
+from crawler.extract.urls import join_url, resolve_url
+from crawler.text.encoding import decode_html
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Extracted", "PageHints", "Rejected", "extract", "extract_bytes"]
+
+
+@dataclass(frozen=True)
+class PageHints:
+    feed_date: datetime | None = None
+    sitemap_date: datetime | None = None
+    feed_title: str | None = None
+    source_lang: str | None = None
+
+
+@dataclass(frozen=True)
+class Extracted:
+    url: str | None
+    title: str
+    text: str
+    author: str | None
+    published: datetime | None
+    date_source: str | None
+    language: str | None
+    description: str | None
+    image: str | None
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------------------------
+# tuning knobs (measured on the extraction dev set with bench/extraction_eval.py)
+
+_FAVOR = "precision"  # "precision" | "recall" | "balanced"
+_INCLUDE_TABLES = True
+_DEDUP = False  # trafilatura's dedup keeps a process-wide cache: not pure, and no gain measured
+_RETRY_BELOW = 1000  # characters: below this, also try balanced mode ...
+_RETRY_RATIO = 3.0  # ... and keep its text when this many times longer (or ours is too short)
+_EXTENSIVE_DATES = True  # htmldate's guesses from free text: only as a last, guarded resort
+
+
+def _guessed_date(tree: lxml_html.HtmlElement, url: str | None) -> tuple[datetime, str] | None:
+    """htmldate's extensive (free-text) search, refused when it lands on the crawl day: news
+    pages print today's date in their header, and htmldate falls back to it."""
+    try:
+        day = find_date(
+            tree,
+            extensive_search=True,
+            original_date=True,
+            url=url,
+            max_date=(now() + timedelta(days=1)).strftime("%Y-%m-%d"),
+        )
+    except Exception:  # htmldate is best effort
+        logger.debug("htmldate failed", exc_info=True)
+        return None
+    parsed = parse_date(day)
+    if parsed is None or abs(parsed[0] - now()) < timedelta(days=2):
+        return None  # the crawl day, or a "today" printed in the page header
+    if (parsed[0].month, parsed[0].day) == (1, 1):
+        return None  # a bare year (copyright line, "2024" in a headline) read as January 1st
+    return parsed
+
+
+# --------------------------------------------------------------------------------------------
+# main entry points
+
+
+def _extractor(url: str | None, focus: str = _FAVOR, metadata: bool = True) -> Extractor:
+    date_params = {
+        "original_date": True,
+        "extensive_search": False,
+        "max_date": (now() + timedelta(days=1)).strftime("%Y-%m-%d"),
+    }
+    return Extractor(
+        output_format="python",
+        precision=focus == "precision",
+        recall=focus == "recall",
+        comments=False,
+        tables=_INCLUDE_TABLES,
+        dedup=_DEDUP,
+        url=url,
+        with_metadata=metadata,
+        date_params=date_params,
+    )
+
+
+def _run_trafilatura(
+    tree: lxml_html.HtmlElement, url: str | None, focus: str, metadata: bool = True
+) -> Any:
+    try:
+        return bare_extraction(tree, options=_extractor(url, focus, metadata))
+    except Exception as err:  # trafilatura bugs must not kill a crawl
+        logger.warning("trafilatura failed on %s: %s", url, err)
+        return None
+
+
+def extract(
+    html: str, url: str | None = None, hints: PageHints | None = None, min_chars: int = 200
+) -> Extracted | Rejected:
+    """Extract one article from decoded HTML, or say why the page is not one."""
+    result, rejected, _ = _extract(html, url, hints, min_chars)
+    if rejected is not None:
+        return rejected
+    assert result is not None
+    return result
+
+
+def _extract(
+    html: str, url: str | None, hints: PageHints | None, min_chars: int
+) -> tuple[Extracted | None, Rejected | None, str | None]:
+    """What would be extracted, the rejection if any, and the publication day as written on
+    the page (before conversion to UTC). The benchmark reports all three."""
+    hints = hints or PageHints()
+    if not isinstance(html, str) or not looks_like_html(html):
+        return None, Rejected("not_html", "no HTML markup found"), None
+    try:
+        tree = load_html(html)
+    except Exception as err:  # lxml can fail on exotic input
+        return None, Rejected("not_html", f"unparseable: {err}"), None
+    if tree is None:
+        return None, Rejected("not_html", "unparseable HTML"), None
+    sig = read_signals(tree)
+    page_url = resolve_url(sig, url)
+    article = is_article_page(sig)
+    prune_boilerplate(tree)
+
+    doc = _run_trafilatura(tree, page_url or url, _FAVOR)
+    text = clean_body((doc.text if doc is not None else "") or "")
+    if len(text) < _RETRY_BELOW and _FAVOR != "balanced":
+        # precision mode can cut short articles to nothing: retry balanced, keep the longer.
+        # Metadata does not depend on the mode: the retry skips it unless the first run failed.
+        retry = _run_trafilatura(tree, page_url or url, "balanced", metadata=doc is None)
+        retry_text = clean_body((retry.text if retry is not None else "") or "")
+        if len(retry_text) > len(text) * _RETRY_RATIO or len(text) < min_chars:
+            text = retry_text
+            if doc is None:
+                doc = retry
+
+    links = link_stats(tree, page_url or url, (sig.h1, sig.og_title))
+    headings = (doc.title,) if doc is not None else ()
+    rejected = rejection(sig, article, url, page_url, text, links, min_chars, headings)
+
+    site = site_tokens(sig, doc.sitename if doc else None, page_url or url)
+    title = clean_title((doc.title if doc else None) or sig.og_title, site, sig.h1)
+    if not title and hints.feed_title:
+        title = hints.feed_title.strip()
+
+    authors = (doc.author if doc else None) or "; ".join(sig.ld_authors or []) or None
+    dated = page_date(sig, doc.date if doc else None, page_url or url)
+    if dated is None and _EXTENSIVE_DATES and not (sig.ld_dates or sig.meta_dates):
+        dated = _guessed_date(tree, page_url or url)
+    published, local_day = dated if dated else (None, None)
+    source: str | None = "page" if published else None
+    if published is None and hints.feed_date is not None:
+        published, source = to_utc(hints.feed_date), "feed"
+    if published is None and hints.sitemap_date is not None:
+        published, source = to_utc(hints.sitemap_date), "sitemap"
+
+    declared = lang_code(sig.html_lang) or lang_code(sig.ld_lang)
+    language = detect_language(declared, text, lang_code(hints.source_lang))
+
+    result = Extracted(
+        url=page_url,
+        title=title,
+        text=text,
+        author=clean_author(authors),
+        published=published,
+        date_source=source,
+        language=language,
+        description=(doc.description if doc else None) or None,
+        image=join_url(page_url, doc.image) if doc and doc.image else None,
+        categories=tuple(doc.categories or ()) if doc else (),
+        tags=tuple(doc.tags or ()) if doc else (),
+    )
+    return result, rejected, local_day
+
+
+def extract_bytes(
+    body: bytes,
+    url: str | None = None,
+    content_type: str | None = None,
+    hints: PageHints | None = None,
+    forced_encoding: str | None = None,
+) -> Extracted | Rejected:
+    """decode_html + extract."""
+    if content_type and not re.search(r"html|xml|text/plain", content_type, re.I):
+        return Rejected("not_html", f"content type {content_type}")
+    text, _ = decode_html(body, content_type, forced_encoding)
+    return extract(text, url, hints)

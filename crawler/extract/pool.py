@@ -1,0 +1,92 @@
+"""CPU-heavy page work (decode, extract, compress), run in worker processes off the reactor."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import multiprocessing
+import os
+from concurrent.futures import TimeoutError as FuturesTimeout
+from dataclasses import dataclass
+
+from pebble import ProcessPool
+
+from crawler.extract.core import Extracted, PageHints, Rejected, extract
+from crawler.text.encoding import decode_html
+
+logger = logging.getLogger(__name__)
+
+COMPRESSIONS = ("gzip", "none")
+
+
+@dataclass(frozen=True)
+class PageResult:
+    result: Extracted | Rejected
+    encoding: str
+    raw: bytes | None
+    raw_compression: str | None
+
+
+def process_page(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    hints: PageHints | None,
+    forced_encoding: str | None = None,
+    compression: str = "gzip",
+    min_chars: int = 200,
+) -> PageResult:
+    """Decode and extract one page; keep its bytes compressed when it is an article."""
+    html, encoding = decode_html(body, content_type, forced_encoding)
+    result = extract(html, url, hints, min_chars=min_chars)
+    if isinstance(result, Rejected) or compression == "none":
+        return PageResult(result, encoding, None, None)
+    return PageResult(result, encoding, gzip.compress(body, compresslevel=6), compression)
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class ExtractionTimeout(Exception):
+    """A page took longer than the per-page limit; its worker was killed and replaced."""
+
+
+class PagePool:
+    """Extraction worker processes (or inline work when *workers* is 0).
+
+    pebble kills a worker stuck on a pathological page after *timeout* seconds and replaces
+    it, and recycles each worker after *max_tasks* pages so memory stays flat on long crawls.
+    """
+
+    def __init__(self, workers: int, timeout: float = 60.0, max_tasks: int = 500):
+        self.workers = workers
+        self.timeout = timeout
+        self.max_tasks = max_tasks
+        self._pool: ProcessPool | None = None
+
+    def _start(self) -> ProcessPool:
+        if self._pool is None:
+            # forkserver: children never inherit the reactor's threads or sockets.
+            self._pool = ProcessPool(
+                max_workers=self.workers,
+                max_tasks=self.max_tasks,
+                context=multiprocessing.get_context("forkserver"),
+            )
+        return self._pool
+
+    async def run(self, *args: object) -> PageResult:
+        if self.workers <= 0:
+            return process_page(*args)  # type: ignore[arg-type]
+        future = self._start().schedule(process_page, args=args, timeout=self.timeout)
+        try:
+            return await asyncio.wrap_future(future)
+        except FuturesTimeout as exc:
+            raise ExtractionTimeout(f"extraction took longer than {self.timeout:g}s") from exc
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None

@@ -1,0 +1,1 @@
+"""The scheduling daemon, run history, source health and its notifications."""

@@ -1,0 +1,472 @@
+"""Topic tagging: match each topic's terms (per language) against an article's title and text.
+
+Pipeline for one field (title or text):
+
+1. ``TOKEN_RE`` splits the ORIGINAL text into tokens (letters, digits, Arabic diacritics and
+   tatweel stay inside a token; an apostrophe joins ``l'armée`` into one token). Token indexes
+   are the ``position`` of evidence, and the token spans give the snippet of original text.
+2. Each distinct raw token is mapped once (then cached) to the set of *term keys* it can stand
+   for: ``normalize_text`` (hamza/alef/ta-marbuta/diacritics/tatweel/digits/case/accents),
+   French elision (``l'``, ``d'``, ``qu'``...) removed, then candidate stems are looked up in
+   the term index -- the token itself, plus Arabic clitic prefixes (و ف ب ل ك ال وال بال لل...)
+   and suffixes (ي ية ين ون ات ه ها هم...) stripped, or French/English plural endings removed.
+   A stripped candidate only counts when it IS a term key of length >= 3, so stemming never
+   invents matches that no term asked for (exception: a shorter word that only occurs inside
+   multi-word phrases may lose a one-letter clitic, «وتل أبيب» -> «تل أبيب»).
+3. Phrases match as sequences of term keys. A topic's exclusion phrase overlapping one of its
+   matches (or, with ``within = N``, at most N words away) cancels that match; a term with
+   ``near`` contexts counts only when one of them is at most ``within`` words away, one with
+   ``not_near`` contexts only when none is; of overlapping matches of one topic the longest
+   wins.
+4. score = sum of match weights (``TermOptions.weight``, 1.0 for a plain string) times the
+   field's weight (``topic.title_weight`` / ``topic.text_weight``; 0 = the field does not
+   count); topics scoring >= ``topic.threshold`` are returned, best first.
+
+Term keys: the normalised token, with a leading Arabic article «ال» dropped when at least three
+letters remain (so «المغرب», «مغرب», «بالمغرب», «للمغرب» all meet on «مغرب»).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import accumulate, compress
+from typing import TYPE_CHECKING
+
+from crawler.text.normalize import normalize_text
+
+if TYPE_CHECKING:
+    from crawler.config import Topic
+
+__all__ = ["TOKEN_RE", "Evidence", "Tagger", "TopicTag", "tag_record", "term_keys", "token_key"]
+
+logger = logging.getLogger(__name__)
+
+_MARKS = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+    "\u06d6-\u06ed\u08d3-\u08ff\u1ab0-\u1aff\u1dc0-\u1dff\u200c\u200d\u20d0-\u20ff\ufe20-\ufe2f"
+)
+#: One token: word characters plus combining marks (Arabic tashkeel, Latin accents in NFD,
+#: ZWNJ/ZWJ), optionally joined by apostrophes (l'armée, aujourd'hui, Israel's).
+TOKEN_RE = re.compile(rf"[\w{_MARKS}]+(?:['’ʼ][\w{_MARKS}]+)*")
+
+_SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
+_ELISIONS = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"})
+
+# Arabic clitics, in matching form (normalize_arabic already mapped ة -> ه, ى -> ي, hamzas).
+_AR_PREFIXES = frozenset(
+    {
+        "و", "ف", "ب", "ل", "ك", "ال", "وال", "فال", "بال", "كال", "لل", "ولل", "فلل",
+        "وب", "فب", "ول", "فل", "وك", "فك", "وبال", "فبال", "وكال", "فكال",
+    }
+)  # fmt: skip
+# suffix -> endings to put back on the stem ("" = none). ات/تين/تان are feminine plurals/duals
+# of a word ending in ta marbuta (مذكرات -> مذكره).
+_AR_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "ه": ("",), "ي": ("",), "يه": ("",), "ين": ("",), "ون": ("",), "ان": ("",),
+    "يين": ("",), "يون": ("",), "يان": ("",), "يات": ("",), "ات": ("", "ه"),
+    "تين": ("ه",), "تان": ("ه",), "ها": ("",), "هم": ("",), "هن": ("",), "هما": ("",),
+    "نا": ("",), "كم": ("",), "كما": ("",),
+}  # fmt: skip
+_AR_MAX_PREFIX = max(map(len, _AR_PREFIXES))
+_AR_MAX_SUFFIX = max(map(len, _AR_SUFFIXES))
+MIN_STEM = 3  # a stripped candidate must keep at least this many letters
+
+SNIPPET_CHARS = 60
+MAX_EVIDENCE_PER_TERM = 3  # per (term, field); the score still counts every match
+CACHE_LIMIT = 200_000  # distinct raw tokens remembered per language index
+
+
+@dataclass(frozen=True)
+class Evidence:
+    term: str  # the term or phrase as written in the topic configuration
+    field: str  # "title" | "text"
+    position: int  # index of the first matched token in the field
+    snippet: str  # ~60 characters of the ORIGINAL text around the match
+
+
+@dataclass(frozen=True)
+class TopicTag:
+    topic: str
+    score: float
+    evidence: tuple[Evidence, ...]
+
+
+def _is_arabic(char: str) -> bool:
+    return "\u0600" <= char <= "\u06ff" or "\u0750" <= char <= "\u077f"
+
+
+def token_key(raw: str) -> str:
+    """Matching form of one raw token: normalised, apostrophes unified, French elision removed."""
+    key = normalize_text(raw).translate(_APOSTROPHES)
+    if "'" in key:
+        head, _, rest = key.partition("'")
+        if head in _ELISIONS and rest:
+            key = rest  # l'armée -> armée, qu'Israël -> israël
+        if key.endswith("'s"):
+            key = key[:-2]  # Israel's -> israel
+    return key
+
+
+def _canonical_term_key(key: str) -> str:
+    if key.startswith("ال") and len(key) - 2 >= MIN_STEM:
+        return key[2:]
+    return key
+
+
+def term_keys(phrase: str) -> tuple[str, ...]:
+    """The term-key sequence a configured term/phrase is matched as."""
+    keys = (_canonical_term_key(token_key(raw)) for raw in TOKEN_RE.findall(phrase))
+    return tuple(k for k in keys if k and " " not in k)
+
+
+def _latin_fr(token: str) -> Iterable[str]:
+    if len(token) >= 3 and token[-1] in "sx":
+        yield token[:-1]
+        if token.endswith("aux") and len(token) >= 5:
+            yield token[:-3] + "al"
+
+
+def _latin_en(token: str) -> Iterable[str]:
+    if len(token) >= 3 and token.endswith("s") and not token.endswith("ss"):
+        yield token[:-1]
+        if token.endswith("es") and len(token) >= 4:
+            yield token[:-2]
+            if token.endswith("ies") and len(token) >= 5:
+                yield token[:-3] + "y"
+
+
+def _latin_any(token: str) -> Iterable[str]:
+    yield from _latin_fr(token)
+    yield from _latin_en(token)
+
+
+_LATIN_RULES = {"fr": _latin_fr, "en": _latin_en}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    topic: int  # index into Tagger.topics (-1 for a context phrase)
+    term: str  # surface form as configured
+    exclude: bool
+    size: int = 0  # letters in the term keys: of equal-length matches the most specific wins
+    weight: float = 1.0
+    within: int = 0  # words allowed between this match and a context (exclusion: its reach)
+    near: frozenset[int] = frozenset()  # context ids, one of which must be within reach
+    not_near: frozenset[int] = frozenset()  # context ids that cancel the match within reach
+    context: int = -1  # >= 0: a near/not_near context phrase, not a term
+
+
+_Match = tuple[int, int, _Entry]  # (first token, end token exclusive, entry)
+
+
+class _Index:
+    """Compiled terms of one language (or of all languages) with its token cache."""
+
+    def __init__(self, lang: str, phrases: Mapping[tuple[str, ...], Sequence[_Entry]]) -> None:
+        self.lang = lang
+        self.keys = frozenset(k for phrase in phrases for k in phrase)
+        # Short words («تل» in «تل أبيب») may lose a one-letter clitic («وتل أبيب») when they
+        # only occur inside multi-word phrases: the rest of the phrase must still follow.
+        single = {phrase[0] for phrase in phrases if len(phrase) == 1}
+        self.short_in_phrases = frozenset(
+            k
+            for phrase in phrases
+            if len(phrase) > 1
+            for k in phrase
+            if len(k) < MIN_STEM and k not in single
+        )
+        starts: dict[str, list[tuple[tuple[str, ...], tuple[_Entry, ...]]]] = {}
+        for phrase, entries in phrases.items():
+            starts.setdefault(phrase[0], []).append((phrase, tuple(entries)))
+        for options in starts.values():
+            options.sort(key=lambda option: -len(option[0]))
+        self.starts = starts
+        self.latin = _LATIN_RULES.get(lang, _latin_any)
+        self.cache: dict[str, frozenset[str] | None] = {}
+
+    def lookup(self, raw: str) -> frozenset[str] | None:
+        """Term keys a raw token can stand for (None when none)."""
+        token = token_key(raw)
+        if not token:
+            return None
+        keys = self.keys
+        found = {token} if token in keys else set()
+        if _is_arabic(token[0]):
+            self._arabic(token, found)
+        else:
+            found.update(c for c in self.latin(token) if c in keys)
+        return frozenset(found) if found else None
+
+    def _arabic(self, token: str, found: set[str]) -> None:
+        keys = self.keys
+        prefixes = [""]
+        prefixes += [token[:n] for n in range(1, _AR_MAX_PREFIX + 1) if token[:n] in _AR_PREFIXES]
+        for prefix in prefixes:
+            rest = token[len(prefix) :]
+            if len(rest) < MIN_STEM:
+                if len(prefix) == 1 and rest in self.short_in_phrases:
+                    found.add(rest)
+                continue
+            if prefix and rest in keys:
+                found.add(rest)
+            for n in range(1, min(_AR_MAX_SUFFIX, len(rest) - 1) + 1):
+                endings = _AR_SUFFIXES.get(rest[-n:])
+                if endings is None:
+                    continue
+                base = rest[:-n]
+                candidates = [base + ending for ending in endings]
+                if base.endswith("ت"):  # حكومتها -> حكومت -> حكومه
+                    candidates.append(base[:-1] + "ه")
+                found.update(c for c in candidates if len(c) >= MIN_STEM and c in keys)
+
+    def keysets(self, tokens: Sequence[str]) -> list[frozenset[str] | None]:
+        cache = self.cache
+        missing = set(tokens).difference(cache)
+        if missing:
+            if len(cache) + len(missing) > CACHE_LIMIT:
+                cache.clear()
+                missing = set(tokens)
+            lookup = self.lookup
+            for raw in missing:
+                cache[raw] = lookup(raw)
+        return list(map(cache.__getitem__, tokens))
+
+    def matches(self, tokens: Sequence[str]) -> list[_Match]:
+        keysets = self.keysets(tokens)
+        n = len(keysets)
+        out: list[_Match] = []
+        starts = self.starts
+        for i in compress(range(n), keysets):
+            for key in keysets[i]:  # type: ignore[union-attr]
+                for phrase, entries in starts.get(key, ()):
+                    end = i + len(phrase)
+                    if end > n:
+                        continue
+                    if all(
+                        (ks := keysets[j]) is not None and phrase[j - i] in ks
+                        for j in range(i + 1, end)
+                    ):
+                        out.extend((i, end, entry) for entry in entries)
+        return out
+
+
+def _snippet(text: str, start: int, end: int, width: int = SNIPPET_CHARS) -> str:
+    """About ``width`` characters of ``text`` around [start, end), cut at word boundaries."""
+    room = max(width - (end - start), 0)
+    left = max(0, start - room // 2)
+    right = min(len(text), end + room - (start - left))
+    left = max(0, min(left, right - width))
+    if left > 0 and not text[left - 1].isspace():
+        space = _first_space(text, left, start)
+        if space >= 0:
+            left = space + 1
+    if right < len(text) and not text[right].isspace():
+        space = _last_space(text, end, right)
+        if space >= 0:
+            right = space
+    return " ".join(text[left:right].split())
+
+
+_SPACE_RE = re.compile(r"\s")
+
+
+def _first_space(text: str, lo: int, hi: int) -> int:
+    match = _SPACE_RE.search(text, lo, hi)
+    return match.start() if match else -1
+
+
+def _last_space(text: str, lo: int, hi: int) -> int:
+    for i in range(hi - 1, lo - 1, -1):
+        if text[i].isspace():
+            return i
+    return -1
+
+
+def _lang_code(lang: str | None) -> str | None:
+    if not lang:
+        return None
+    return lang.strip().lower().replace("_", "-").split("-")[0] or None
+
+
+class Tagger:
+    """Compile topics once, then ``tag`` many articles (not safe for concurrent ``tag`` calls
+    from several threads: the token caches are plain dicts)."""
+
+    def __init__(self, topics: Sequence[Topic]) -> None:
+        self.topics: tuple[Topic, ...] = tuple(topics)
+        per_lang: dict[str, dict[tuple[str, ...], list[_Entry]]] = {}
+        merged: dict[tuple[str, ...], list[_Entry]] = {}
+        contexts: dict[tuple[str, ...], int] = {}
+
+        def add(code: str, keys: tuple[str, ...], entry: _Entry) -> None:
+            for target in (per_lang.setdefault(code, {}), merged):
+                entries = target.setdefault(keys, [])
+                # the same phrase in two languages (Israel / Israel) counts once
+                if not any(
+                    e.topic == entry.topic
+                    and e.exclude == entry.exclude
+                    and e.context == entry.context
+                    for e in entries
+                ):
+                    entries.append(entry)
+
+        def context_ids(code: str, phrases: Sequence[str]) -> frozenset[int]:
+            ids = set()
+            for phrase in phrases:
+                keys = term_keys(phrase)
+                if not keys:
+                    continue
+                cid = contexts.setdefault(keys, len(contexts))
+                add(code, keys, _Entry(-1, phrase, False, context=cid))
+                ids.add(cid)
+            return frozenset(ids)
+
+        for t_index, topic in enumerate(self.topics):
+            for exclude, table in ((False, topic.terms), (True, topic.exclude)):
+                for lang, phrases in table.items():
+                    code = _lang_code(lang) or lang
+                    for phrase in phrases:
+                        keys = term_keys(phrase)
+                        if not keys:
+                            logger.warning(
+                                "topic %r: term %r has no matchable words", topic.key, phrase
+                            )
+                            continue
+                        options = topic.options(lang, phrase, exclude)
+                        entry = _Entry(
+                            t_index,
+                            phrase,
+                            exclude,
+                            sum(map(len, keys)),
+                            weight=options.weight,
+                            within=options.within,
+                            near=context_ids(code, options.near),
+                            not_near=context_ids(code, options.not_near),
+                        )
+                        add(code, keys, entry)
+        self._indexes = {code: _Index(code, phrases) for code, phrases in per_lang.items()}
+        self._all = _Index("*", merged)
+
+    def index_for(self, lang: str | None) -> _Index:
+        """The language's own terms; every language's terms when ``lang`` is None or unknown."""
+        code = _lang_code(lang)
+        if code is not None and code in self._indexes:
+            return self._indexes[code]
+        return self._all
+
+    def tag(self, title: str, text: str, lang: str | None = None) -> list[TopicTag]:
+        """Topics whose score reaches their threshold, best first (ties by topic key)."""
+        if not self.topics:
+            return []
+        index = self.index_for(lang)
+        scores: dict[int, float] = {}
+        evidence: dict[int, list[Evidence]] = {}
+        for field, original in (("title", title or ""), ("text", text or "")):
+            if not original:
+                continue
+            parts = _SPLIT_RE.split(original)  # [gap, token, gap, token, ..., gap]
+            kept = self._field_matches(index, parts[1::2], field)
+            if not kept:
+                continue
+            ends = list(accumulate(map(len, parts)))  # token i spans ends[2i]..ends[2i+1]
+            per_term: dict[tuple[int, str], int] = {}
+            for start, end, entry in kept:
+                weight = entry.weight * self.topics[entry.topic].field_weight(field)
+                scores[entry.topic] = scores.get(entry.topic, 0.0) + weight
+                seen = per_term.get((entry.topic, entry.term), 0)
+                if seen < MAX_EVIDENCE_PER_TERM:
+                    per_term[(entry.topic, entry.term)] = seen + 1
+                    snippet = _snippet(original, ends[2 * start], ends[2 * end - 1])
+                    evidence.setdefault(entry.topic, []).append(
+                        Evidence(term=entry.term, field=field, position=start, snippet=snippet)
+                    )
+        tags = [
+            TopicTag(
+                topic=self.topics[i].key,
+                score=score,
+                evidence=tuple(evidence.get(i, ())),
+            )
+            for i, score in scores.items()
+            if score > 0 and score >= self.topics[i].threshold
+        ]
+        tags.sort(key=lambda tag: (-tag.score, tag.topic))
+        return tags
+
+    def _field_matches(self, index: _Index, tokens: Sequence[str], field: str) -> list[_Match]:
+        """Per topic: drop matches an exclusion reaches, matches lacking their ``near`` context
+        or having a ``not_near`` one, then keep the longest of overlapping matches (leftmost
+        first). Result sorted by position."""
+        found = index.matches(tokens)
+        if not found:
+            return []
+        by_topic: dict[int, tuple[list[_Match], list[tuple[int, int]]]] = {}
+        contexts: dict[int, list[tuple[int, int]]] = {}
+        for start, end, entry in found:
+            if entry.context >= 0:
+                contexts.setdefault(entry.context, []).append((start, end))
+        for match in found:
+            entry = match[2]
+            if entry.context >= 0:
+                continue
+            if self.topics[entry.topic].field_weight(field) == 0:
+                continue
+            terms, excluded = by_topic.setdefault(entry.topic, ([], []))
+            if entry.exclude:
+                reach = entry.within + 1 if entry.within else 0  # 0: overlapping only
+                excluded.append((match[0] - reach, match[1] + reach))
+            elif (not entry.near or _reaches(match, entry.near, contexts)) and not (
+                entry.not_near and _reaches(match, entry.not_near, contexts)
+            ):
+                terms.append(match)
+        kept: list[_Match] = []
+        for terms, excluded in by_topic.values():
+            alive = [m for m in terms if not any(xs < m[1] and m[0] < xe for xs, xe in excluded)]
+            alive.sort(key=lambda m: (m[0], m[0] - m[1], -m[2].size))
+            last_end = -1
+            for match in alive:
+                if match[0] >= last_end:
+                    kept.append(match)
+                    last_end = match[1]
+        kept.sort(key=lambda m: (m[0], m[2].topic))
+        return kept
+
+
+def _reaches(
+    match: _Match, ids: frozenset[int], contexts: dict[int, list[tuple[int, int]]]
+) -> bool:
+    """True when a context phrase in ``ids`` is at most ``entry.within`` words away from
+    ``match`` (words strictly between them; either side; overlapping counts, the match's own
+    span does not)."""
+    start, end, entry = match
+    lo, hi = start - entry.within - 1, end + entry.within + 1  # at most `within` words between
+    for cid in ids:
+        for cs, ce in contexts.get(cid, ()):
+            if cs < hi and lo < ce and (cs, ce) != (start, end):
+                return True
+    return False
+
+
+def tag_record(tagger: Tagger, record: Mapping[str, object]) -> dict[str, object]:
+    """``{"id", "title", "text", "lang"?}`` -> ``{"id", "topics": {name: score}, "matches": [...]}``
+
+    The output line of ``marsad tag``: only topics at or above their threshold, best first;
+    each match is ``{"topic", "term", "field", "position", "snippet"}``.
+    """
+    title, text, lang = record.get("title"), record.get("text"), record.get("lang")
+    tags = tagger.tag(
+        title if isinstance(title, str) else "",
+        text if isinstance(text, str) else "",
+        lang if isinstance(lang, str) else None,
+    )
+    return {
+        "id": record.get("id"),
+        "topics": {tag.topic: round(tag.score, 3) for tag in tags},
+        "matches": [
+            {"topic": tag.topic, **dataclasses.asdict(ev)} for tag in tags for ev in tag.evidence
+        ],
+    }

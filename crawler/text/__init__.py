@@ -1,0 +1,1 @@
+"""Pure text functions: decoding, normalisation, tokens, bidi isolation."""

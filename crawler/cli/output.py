@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from crawler.config import Config
-from crawler.crawl.run import CrawlResult
+from crawler.crawl.report import CrawlResult
 
 console = Console(highlight=False, soft_wrap=True)
 if not console.is_terminal:

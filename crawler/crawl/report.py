@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 PREFIX = "marsad"
@@ -80,3 +81,24 @@ def summarize(stats: Mapping[str, Any], sources: Iterable[str]) -> list[SourceSu
             group, _, reason = name.partition("/")
             getattr(summary, group)[reason] = int(value)
     return list(summaries.values())
+
+
+@dataclass
+class CrawlResult:
+    sources: list[SourceSummary]
+    started: datetime
+    elapsed: float
+    finish_reason: str
+
+    @property
+    def ok(self) -> bool:
+        return self.finish_reason == "finished" and not any(s.failed for s in self.sources)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "started": self.started.isoformat(),
+            "elapsed_seconds": round(self.elapsed, 3),
+            "finish_reason": self.finish_reason,
+            "ok": self.ok,
+            "sources": [summary.to_dict() for summary in self.sources],
+        }

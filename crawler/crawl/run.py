@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +13,7 @@ from scrapy.settings import Settings
 
 from crawler import settings as default_settings
 from crawler.config import Source
-from crawler.crawl.report import SourceSummary, summarize
+from crawler.crawl.report import CrawlResult, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -27,27 +26,6 @@ LOCAL_SETTINGS: dict[str, Any] = {
     "RETRY_TIMES": 1,
     "DOWNLOAD_TIMEOUT": 10,
 }
-
-
-@dataclass
-class CrawlResult:
-    sources: list[SourceSummary]
-    started: datetime
-    elapsed: float
-    finish_reason: str
-
-    @property
-    def ok(self) -> bool:
-        return self.finish_reason == "finished" and not any(s.failed for s in self.sources)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "started": self.started.isoformat(),
-            "elapsed_seconds": round(self.elapsed, 3),
-            "finish_reason": self.finish_reason,
-            "ok": self.ok,
-            "sources": [summary.to_dict() for summary in self.sources],
-        }
 
 
 def build_settings(

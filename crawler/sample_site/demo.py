@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from crawler import db
 from crawler.config import load_config
-from crawler.crawl.run import LOCAL_SETTINGS, CrawlResult, build_settings, run_crawl
+from crawler.crawl.report import CrawlResult
+from crawler.crawl.run import LOCAL_SETTINGS, build_settings, run_crawl
 from crawler.sample_site import serve_sample_site
 from crawler.stories.queries import articles_with_topics
 

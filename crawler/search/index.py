@@ -19,7 +19,7 @@ folded; clitics are handled when a query is expanded (``crawler.search_query``).
   GIN index: the words without positions, plus *marked* lexemes that spare a query most prefix
   alternatives and position re-checks, with the same matches
   (``crawler.search_query.compile_pg_match``): each Arabic word behind a clitic of
-  ``crawler.tagging._AR_PREFIXES`` without it (``~stem``), and each pair of adjacent words of
+  ``crawler.text.tokens.AR_PREFIXES`` without it (``~stem``), and each pair of adjacent words of
   one field (``+first second``). Kept apart from ``document`` so that ranking reads no more
   than before. ``marsad db reindex`` (``rebuild``) adds the column to an older index,
   re-creates the functions and re-indexes every article.
@@ -37,7 +37,7 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from crawler.tagging import _AR_PREFIXES
+from crawler.text.tokens import AR_MAX_PREFIX, AR_PREFIXES
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +118,7 @@ BIGRAM_MAX = 500
 MIN_STRIPPED = 3  # letters left after a clitic (crawler.search_query.MIN_STEM)
 # ~ and + are separators (never inside an indexed word), so marked lexemes cannot collide with
 # words, and no query word or prefix without the marker reaches them (ts_rank is unchanged).
-_PREFIX_ARRAY = "ARRAY[" + ", ".join(f"'{p}'" for p in sorted(_AR_PREFIXES)) + "]::text[]"
-_MAX_PREFIX = max(map(len, _AR_PREFIXES))
+_PREFIX_ARRAY = "ARRAY[" + ", ".join(f"'{p}'" for p in sorted(AR_PREFIXES)) + "]::text[]"
 
 PG_FUNCTIONS = (
     f"""CREATE OR REPLACE FUNCTION marsad_search_document(title text, body text)
@@ -139,7 +138,7 @@ RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
       || array_to_tsvector(ARRAY(
            SELECT DISTINCT '{STRIPPED_MARK}' || substr(w.lexeme, k + 1)
            FROM unnest(tsvector_to_array(document)) AS w(lexeme),
-                generate_series(1, {_MAX_PREFIX}) AS k
+                generate_series(1, {AR_MAX_PREFIX}) AS k
            WHERE left(w.lexeme, k) = ANY ({_PREFIX_ARRAY})
              AND char_length(w.lexeme) >= k + {MIN_STRIPPED}))
       || array_to_tsvector(ARRAY(

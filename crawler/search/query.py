@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from crawler.search.index import BIGRAM_MARK, BIGRAM_MAX, MIN_STRIPPED, STRIPPED_MARK
-from crawler.tagging import _AR_PREFIXES, _latin_any, token_key
+from crawler.text.tokens import AR_PREFIXES, is_arabic, latin_any, token_key
 
 __all__ = [
     "And",
@@ -63,9 +63,9 @@ MAX_TERMS = 64  # words and phrases in one query
 # function keep as words (everything else separates words).
 _WORD_RE = re.compile(r"[^\W_]+")
 _ARTICLE = "ال"
-_PHRASE_PREFIXES = tuple(sorted(p for p in _AR_PREFIXES if "ال" not in p and p != "لل"))
-_ARTICLE_PREFIXES = tuple(sorted(p for p in _AR_PREFIXES if "ال" in p or p == "لل"))
-_WORD_PREFIXES = ("", *sorted(_AR_PREFIXES))
+_PHRASE_PREFIXES = tuple(sorted(p for p in AR_PREFIXES if "ال" not in p and p != "لل"))
+_ARTICLE_PREFIXES = tuple(sorted(p for p in AR_PREFIXES if "ال" in p or p == "لل"))
+_WORD_PREFIXES = ("", *sorted(AR_PREFIXES))
 
 
 class QuerySyntaxError(ValueError):
@@ -312,10 +312,6 @@ def search_tokens(text: str) -> list[str]:
     return out
 
 
-def _is_arabic(token: str) -> bool:
-    return "\u0600" <= token[0] <= "\u06ff" or "\u0750" <= token[0] <= "\u077f"
-
-
 Lexeme = tuple[str, bool]  # (word, prefix)
 Alternative = tuple[Lexeme, ...]  # one phrase (a single lexeme for a word)
 
@@ -331,7 +327,7 @@ def _arabic_stems(token: str) -> list[str]:
 def _latin_forms(token: str) -> list[str]:
     stems = [token]
     if len(token) >= 5:
-        stems += [s for s in _latin_any(token) if len(s) >= 3]
+        stems += [s for s in latin_any(token) if len(s) >= 3]
     forms: dict[str, None] = {}
     for stem in stems:
         forms.update(dict.fromkeys((stem, stem + "s")))
@@ -352,7 +348,7 @@ def _clitic_stems(node: Term | Phrase) -> list[str] | None:
     if not isinstance(node, Term):
         return None
     tokens = search_tokens(node.text)
-    if len(tokens) != 1 or tokens[0].isdigit() or not _is_arabic(tokens[0]):
+    if len(tokens) != 1 or tokens[0].isdigit() or not is_arabic(tokens[0][0]):
         return None
     stems = _arabic_stems(tokens[0])
     return stems if len(stems[0]) >= MIN_STEM else None
@@ -366,7 +362,7 @@ def expand(node: Term | Phrase) -> list[Alternative]:
         token = tokens[0]
         if token.isdigit():
             return [((token, node.prefix),)]
-        if _is_arabic(token):
+        if is_arabic(token[0]):
             stems = _clitic_stems(node)
             if stems is None:
                 return [((token, node.prefix),)]
@@ -379,7 +375,7 @@ def expand(node: Term | Phrase) -> list[Alternative]:
     rest = tuple((t, node.prefix and i == last) for i, t in enumerate(tokens) if i > 0)
     first = tokens[0]
     firsts = [first]
-    if _is_arabic(first) and len(first) >= MIN_STEM:
+    if is_arabic(first[0]) and len(first) >= MIN_STEM:
         if first.startswith(_ARTICLE) and len(first) - 2 >= MIN_STEM:
             firsts = [p + first[2:] for p in _ARTICLE_PREFIXES]
         else:

@@ -5,6 +5,7 @@ Pipeline for one field (title or text):
 1. ``TOKEN_RE`` splits the ORIGINAL text into tokens (letters, digits, Arabic diacritics and
    tatweel stay inside a token; an apostrophe joins ``l'armée`` into one token). Token indexes
    are the ``position`` of evidence, and the token spans give the snippet of original text.
+   The tokenizer and the key functions live in ``crawler.text.tokens`` (shared with search).
 2. Each distinct raw token is mapped once (then cached) to the set of *term keys* it can stand
    for: ``normalize_text`` (hamza/alef/ta-marbuta/diacritics/tatweel/digits/case/accents),
    French elision (``l'``, ``d'``, ``qu'``...) removed, then candidate stems are looked up in
@@ -31,12 +32,24 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, compress
 from typing import TYPE_CHECKING
 
-from crawler.text.normalize import normalize_text
+from crawler.text.tokens import (
+    AR_MAX_PREFIX,
+    AR_MAX_SUFFIX,
+    AR_PREFIXES,
+    AR_SUFFIXES,
+    LATIN_RULES,
+    MIN_STEM,
+    TOKEN_RE,
+    is_arabic,
+    latin_any,
+    term_keys,
+    token_key,
+)
 
 if TYPE_CHECKING:
     from crawler.config import Topic
@@ -45,36 +58,7 @@ __all__ = ["TOKEN_RE", "Evidence", "Tagger", "TopicTag", "tag_record", "term_key
 
 logger = logging.getLogger(__name__)
 
-_MARKS = (
-    "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
-    "\u06d6-\u06ed\u08d3-\u08ff\u1ab0-\u1aff\u1dc0-\u1dff\u200c\u200d\u20d0-\u20ff\ufe20-\ufe2f"
-)
-#: One token: word characters plus combining marks (Arabic tashkeel, Latin accents in NFD,
-#: ZWNJ/ZWJ), optionally joined by apostrophes (l'armée, aujourd'hui, Israel's).
-TOKEN_RE = re.compile(rf"[\w{_MARKS}]+(?:['’ʼ][\w{_MARKS}]+)*")
-
-_SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
-_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
-_ELISIONS = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"})
-
-# Arabic clitics, in matching form (normalize_arabic already mapped ة -> ه, ى -> ي, hamzas).
-_AR_PREFIXES = frozenset(
-    {
-        "و", "ف", "ب", "ل", "ك", "ال", "وال", "فال", "بال", "كال", "لل", "ولل", "فلل",
-        "وب", "فب", "ول", "فل", "وك", "فك", "وبال", "فبال", "وكال", "فكال",
-    }
-)  # fmt: skip
-# suffix -> endings to put back on the stem ("" = none). ات/تين/تان are feminine plurals/duals
-# of a word ending in ta marbuta (مذكرات -> مذكره).
-_AR_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "ه": ("",), "ي": ("",), "يه": ("",), "ين": ("",), "ون": ("",), "ان": ("",),
-    "يين": ("",), "يون": ("",), "يان": ("",), "يات": ("",), "ات": ("", "ه"),
-    "تين": ("ه",), "تان": ("ه",), "ها": ("",), "هم": ("",), "هن": ("",), "هما": ("",),
-    "نا": ("",), "كم": ("",), "كما": ("",),
-}  # fmt: skip
-_AR_MAX_PREFIX = max(map(len, _AR_PREFIXES))
-_AR_MAX_SUFFIX = max(map(len, _AR_SUFFIXES))
-MIN_STEM = 3  # a stripped candidate must keep at least this many letters
+_SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")  # [gap, token, gap, ..., gap]
 
 SNIPPET_CHARS = 60
 MAX_EVIDENCE_PER_TERM = 3  # per (term, field); the score still counts every match
@@ -94,58 +78,6 @@ class TopicTag:
     topic: str
     score: float
     evidence: tuple[Evidence, ...]
-
-
-def _is_arabic(char: str) -> bool:
-    return "\u0600" <= char <= "\u06ff" or "\u0750" <= char <= "\u077f"
-
-
-def token_key(raw: str) -> str:
-    """Matching form of one raw token: normalised, apostrophes unified, French elision removed."""
-    key = normalize_text(raw).translate(_APOSTROPHES)
-    if "'" in key:
-        head, _, rest = key.partition("'")
-        if head in _ELISIONS and rest:
-            key = rest  # l'armée -> armée, qu'Israël -> israël
-        if key.endswith("'s"):
-            key = key[:-2]  # Israel's -> israel
-    return key
-
-
-def _canonical_term_key(key: str) -> str:
-    if key.startswith("ال") and len(key) - 2 >= MIN_STEM:
-        return key[2:]
-    return key
-
-
-def term_keys(phrase: str) -> tuple[str, ...]:
-    """The term-key sequence a configured term/phrase is matched as."""
-    keys = (_canonical_term_key(token_key(raw)) for raw in TOKEN_RE.findall(phrase))
-    return tuple(k for k in keys if k and " " not in k)
-
-
-def _latin_fr(token: str) -> Iterable[str]:
-    if len(token) >= 3 and token[-1] in "sx":
-        yield token[:-1]
-        if token.endswith("aux") and len(token) >= 5:
-            yield token[:-3] + "al"
-
-
-def _latin_en(token: str) -> Iterable[str]:
-    if len(token) >= 3 and token.endswith("s") and not token.endswith("ss"):
-        yield token[:-1]
-        if token.endswith("es") and len(token) >= 4:
-            yield token[:-2]
-            if token.endswith("ies") and len(token) >= 5:
-                yield token[:-3] + "y"
-
-
-def _latin_any(token: str) -> Iterable[str]:
-    yield from _latin_fr(token)
-    yield from _latin_en(token)
-
-
-_LATIN_RULES = {"fr": _latin_fr, "en": _latin_en}
 
 
 @dataclass(frozen=True)
@@ -186,7 +118,7 @@ class _Index:
         for options in starts.values():
             options.sort(key=lambda option: -len(option[0]))
         self.starts = starts
-        self.latin = _LATIN_RULES.get(lang, _latin_any)
+        self.latin = LATIN_RULES.get(lang, latin_any)
         self.cache: dict[str, frozenset[str] | None] = {}
 
     def lookup(self, raw: str) -> frozenset[str] | None:
@@ -196,7 +128,7 @@ class _Index:
             return None
         keys = self.keys
         found = {token} if token in keys else set()
-        if _is_arabic(token[0]):
+        if is_arabic(token[0]):
             self._arabic(token, found)
         else:
             found.update(c for c in self.latin(token) if c in keys)
@@ -205,7 +137,7 @@ class _Index:
     def _arabic(self, token: str, found: set[str]) -> None:
         keys = self.keys
         prefixes = [""]
-        prefixes += [token[:n] for n in range(1, _AR_MAX_PREFIX + 1) if token[:n] in _AR_PREFIXES]
+        prefixes += [token[:n] for n in range(1, AR_MAX_PREFIX + 1) if token[:n] in AR_PREFIXES]
         for prefix in prefixes:
             rest = token[len(prefix) :]
             if len(rest) < MIN_STEM:
@@ -214,8 +146,8 @@ class _Index:
                 continue
             if prefix and rest in keys:
                 found.add(rest)
-            for n in range(1, min(_AR_MAX_SUFFIX, len(rest) - 1) + 1):
-                endings = _AR_SUFFIXES.get(rest[-n:])
+            for n in range(1, min(AR_MAX_SUFFIX, len(rest) - 1) + 1):
+                endings = AR_SUFFIXES.get(rest[-n:])
                 if endings is None:
                     continue
                 base = rest[:-n]
@@ -242,7 +174,7 @@ class _Index:
         out: list[_Match] = []
         starts = self.starts
         for i in compress(range(n), keysets):
-            for key in keysets[i]:  # type: ignore[union-attr]
+            for key in keysets[i] or ():  # (compress kept only the tokens with keys)
                 for phrase, entries in starts.get(key, ()):
                     end = i + len(phrase)
                     if end > n:

@@ -1,3 +1,6 @@
+"""`python -m crawler ...` is the `marsad` command (the scheduler starts each crawl this way)."""
+
 from crawler.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -1,46 +1,135 @@
-"""The `marsad` command: a thin shell over the library."""
+"""The `marsad` command: a thin shell over the library.
+
+Sub-commands are registered lazily: the table below names the module that defines each one and
+its one-line help, so `marsad --help` and `marsad --version` load click alone, and a command
+loads only its own module (a command that does not crawl never imports Scrapy).
+"""
 
 from __future__ import annotations
 
-import json
+import importlib
 import logging
 import sys
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import click
 
-from crawler import db
-from crawler.cli import output
-from crawler.config import Config, ConfigError, load_config, resolve_config_dir
 
-logger = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+class LazyCommand(NamedTuple):
+    target: str  # "module:attribute"
+    short_help: str  # shown by `marsad --help`; tests/test_cli.py checks it against the command
 
 
-class UsageError(click.ClickException):
-    """A wrong command line or configuration: exit code 2."""
+COMMANDS: Mapping[str, LazyCommand] = {
+    "crawl": LazyCommand(
+        "crawler.cli.crawl:crawl",
+        "Crawl SOURCES (default: every enabled source) and print a per-source summary.",
+    ),
+    "demo": LazyCommand(
+        "crawler.cli.crawl:demo",
+        "Serve the bundled sample site on 127.0.0.1, crawl it, and show the tagged articles.",
+    ),
+    "extract": LazyCommand(
+        "crawler.cli.crawl:extract",
+        "Extract and tag saved pages (plain or .gz); no database.",
+    ),
+    "sources": LazyCommand("crawler.cli.sources:sources", "List and check the configured sources."),
+    "db": LazyCommand("crawler.cli.database:db_group", "Database schema management."),
+    "search": LazyCommand(
+        "crawler.cli.search:search", "Full-text search of stored articles (title and text)."
+    ),
+    "show": LazyCommand(
+        "crawler.cli.search:show",
+        "One stored article in full: its topics with the evidence that tagged them "
+        "(highlighted), the other copies of its story, and whether its raw HTML is stored.",
+    ),
+    "export": LazyCommand(
+        "crawler.cli.search:export",
+        "Write every matching article (all of them without QUERY), newest first, as CSV or "
+        "JSON lines.",
+    ),
+    "stats": LazyCommand(
+        "crawler.cli.search:stats", "Stored articles per topic, per source and per day (UTC)."
+    ),
+    "stories": LazyCommand(
+        "crawler.cli.stories:stories",
+        "The largest recent stories: copies of one article (syndicated wires, near-duplicates) "
+        "grouped together, with the outlets that published them, most copies first.",
+    ),
+    "tag": LazyCommand(
+        "crawler.cli.topics:tag", "Tag JSON lines from FILE (default: stdin); no database."
+    ),
+    "retag": LazyCommand(
+        "crawler.cli.topics:retag_cmd",
+        "Re-apply the current topics to stored articles, replacing their tags.",
+    ),
+    "topics": LazyCommand(
+        "crawler.cli.topics:topics", "Inspect and try out the topics of topics.toml."
+    ),
+    "schedule": LazyCommand(
+        "crawler.cli.schedule:schedule",
+        "Crawl SOURCES (default: every enabled source) at their interval or cron, until stopped.",
+    ),
+    "runs": LazyCommand(
+        "crawler.cli.schedule:runs_cmd",
+        "Recent scheduled crawl runs, newest first: outcome, counts and errors.",
+    ),
+    "status": LazyCommand(
+        "crawler.cli.schedule:status",
+        "Health per source: last success, failures in a row, yield against the usual, flags.",
+    ),
+    "digest": LazyCommand(
+        "crawler.cli.digest:digest",
+        "Alert digests from config/alerts.toml; `digest RULE...` is short for `digest run "
+        "RULE...`.",
+    ),
+}
 
-    exit_code = EXIT_USAGE
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported from their module when one runs or needs help."""
+
+    def __init__(
+        self, name: str | None = None, *, lazy: Mapping[str, LazyCommand], **attrs: Any
+    ) -> None:
+        super().__init__(name, **attrs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            self.add_command(load_command(self.lazy[cmd_name].target), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the table, without importing any command module."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(map(len, names))
+        rows = []
+        for name in names:
+            command = self.commands.get(name) or _stand_in(name, self.lazy[name])
+            rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
-class State:
-    def __init__(self, config_dir: str | None, db_url: str | None, verbose: int):
-        self.config_dir = config_dir
-        self.db_url = db.resolve_db_url(db_url)
-        self.verbose = verbose
+def _stand_in(name: str, lazy: LazyCommand) -> click.Command:
+    """An unloaded command as help lists it: its one-line help, from the table."""
+    return click.Command(name, help=lazy.short_help)
 
-    def config(self) -> Config:
-        try:
-            return load_config(self.config_dir)
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from exc
 
-    @property
-    def log_level(self) -> str:
-        return {0: "WARNING", 1: "INFO"}.get(self.verbose, "DEBUG")
+def load_command(target: str) -> click.Command:
+    """The command at ``"module:attribute"``."""
+    module_name, _, attribute = target.partition(":")
+    command = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{target} is not a click command")
+    return command
 
 
 def _setup_logging(verbose: int) -> None:
@@ -50,7 +139,7 @@ def _setup_logging(verbose: int) -> None:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_dir",
@@ -63,232 +152,19 @@ def _setup_logging(verbose: int) -> None:
     "db_url",
     metavar="URL",
     envvar="MARSAD_DB_URL",
-    help=f"SQLAlchemy database URL (default: {db.DEFAULT_DB_URL}). Env: MARSAD_DB_URL.",
+    # the default is crawler.db.DEFAULT_DB_URL (checked by a test): importing it here would
+    # load SQLAlchemy for `marsad --help`
+    help="SQLAlchemy database URL (default: sqlite:///marsad.db). Env: MARSAD_DB_URL.",
 )
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 @click.version_option(package_name="marsad")
 @click.pass_context
 def cli(ctx: click.Context, config_dir: str | None, db_url: str | None, verbose: int) -> None:
     """Marsad: crawl Arabic, French and English regional news into a database."""
+    from crawler.cli.common import State  # here, not at the top: --help and --version skip it
+
     _setup_logging(verbose)
     ctx.obj = State(config_dir, db_url, verbose)
-
-
-def _parse_setting(pairs: tuple[str, ...]) -> dict[str, Any]:
-    settings: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--set expects KEY=VALUE, got {pair!r}")
-        settings[key.strip()] = value
-    return settings
-
-
-@cli.command()
-@click.argument("sources", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a Scrapy or MARSAD_ setting, e.g. -s DOWNLOAD_DELAY=2.",
-)
-@click.option(
-    "--progress/--no-progress", default=True, help="Live table on stderr (terminal only)."
-)
-@click.pass_obj
-def crawl(
-    state: State, sources: tuple[str, ...], fmt: str, overrides: tuple[str, ...], progress: bool
-) -> None:
-    """Crawl SOURCES (default: every enabled source) and print a per-source summary.
-
-    Exit status: 0 when every source succeeded, 1 when some failed, 2 for usage or config errors.
-    """
-    from crawler.crawl.run import build_settings, run_crawl
-
-    config = state.config()
-    selected = _select_sources(config, sources)
-    db.make_engine(state.db_url).dispose()
-    settings = build_settings(
-        state.db_url,
-        str(config.directory),
-        _parse_setting(overrides),
-        log_level=state.log_level,
-        progress=progress and fmt == "text",
-    )
-    result = run_crawl(selected, settings)
-    if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        output.print_summary(result)
-    sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
-
-
-def _select_sources(config: Config, keys: tuple[str, ...]) -> list:  # type: ignore[type-arg]
-    if not keys:
-        selected = [source for source in config.sources if source.enabled]
-        if not selected:
-            raise UsageError(f"no enabled source in {config.directory / 'sources.toml'}")
-        return selected
-    known = {source.key: source for source in config.sources}
-    unknown = [key for key in keys if key not in known]
-    if unknown:
-        raise UsageError(
-            f"unknown source(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}"
-            " (see `marsad sources list`)"
-        )
-    return [known[key] for key in keys]
-
-
-@cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--url", help="The page's URL (default: its canonical or og:url).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl")
-@click.option(
-    "--workers", type=int, default=-1, help="Extraction processes (default: one per core)."
-)
-@click.pass_obj
-def extract(state: State, files: tuple[str, ...], url: str | None, fmt: str, workers: int) -> None:
-    """Extract and tag saved pages (plain or .gz); no database. One record per file."""
-    from crawler.extract.files import extract_files
-
-    if url and len(files) > 1:
-        raise UsageError("--url names one page: give a single FILE with it")
-    config = state.config()
-    records: Iterator[dict[str, Any]] = extract_files(
-        [Path(f) for f in files], config.topics, url=url, workers=workers
-    )
-    if fmt == "jsonl":
-        for record in records:
-            click.echo(json.dumps(record, ensure_ascii=False))
-    else:
-        click.echo(json.dumps(list(records), ensure_ascii=False, indent=2))
-
-
-@cli.group()
-def sources() -> None:
-    """List and check the configured sources."""
-
-
-@sources.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.pass_obj
-def sources_list(state: State, fmt: str) -> None:
-    """The configured sources, their languages and discovery endpoints."""
-    output.print_sources(state.config(), fmt)
-
-
-@sources.command("check")
-@click.option("--online", is_flag=True, help="Also fetch every feed, sitemap and section page.")
-@click.option("--timeout", type=float, default=15.0, show_default=True)
-@click.pass_obj
-def sources_check(state: State, online: bool, timeout: float) -> None:
-    """Validate the configuration; with --online, probe each endpoint."""
-    from crawler.crawl.probe import probe_sources
-
-    config = state.config()
-    click.echo(
-        f"{config.directory}: {len(config.sources)} sources and "
-        f"{len(config.topics)} topics are valid."
-    )
-    if not online:
-        return
-    failures = 0
-    for result in probe_sources(config.sources, timeout=timeout):
-        failures += not result.ok
-        mark = "ok  " if result.ok else "FAIL"
-        click.echo(f"{mark} {result.source:<20} {result.kind:<8} {result.url}  {result.detail}")
-    if failures:
-        click.echo(f"{failures} endpoint(s) failed.", err=True)
-        sys.exit(EXIT_FAILED)
-
-
-@cli.group(name="db")
-def db_group() -> None:
-    """Database schema management."""
-
-
-@db_group.command("upgrade")
-@click.option("--revision", default="heads", show_default=True)
-@click.pass_obj
-def db_upgrade(state: State, revision: str) -> None:
-    """Create the database or apply pending migrations."""
-    engine = db.make_engine(state.db_url, create=False)
-    try:
-        db.upgrade(engine, revision)
-        current = db.current_revision(engine)
-    finally:
-        engine.dispose()
-    click.echo(f"{output.safe_url(state.db_url)} is at revision {current}.")
-
-
-@cli.command()
-@click.option(
-    "--db",
-    "demo_db",
-    default="sqlite:///marsad-demo.db",
-    show_default=True,
-    help="Database for the demo.",
-)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.pass_obj
-def demo(state: State, demo_db: str, fmt: str) -> None:
-    """Serve the bundled sample site on 127.0.0.1, crawl it, and show the tagged articles."""
-    from crawler.sample_site.demo import run_demo
-
-    config_dir = resolve_config_dir(state.config_dir)
-    result, articles = run_demo(demo_db, config_dir, log_level=state.log_level)
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {"crawl": result.to_dict(), "articles": articles},
-                ensure_ascii=False,
-                indent=2,
-                default=str,
-            )
-        )
-    else:
-        output.print_summary(result)
-        output.print_articles(articles)
-        click.echo(
-            f"\nDemo database: {output.safe_url(demo_db)}  (run `marsad --db {demo_db} ...`)"
-        )
-    sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
-
-
-from crawler.cli.topics import retag_cmd, tag, topics  # noqa: E402  (commands need `cli` above)
-
-cli.add_command(tag)
-cli.add_command(retag_cmd)
-cli.add_command(topics)
-
-
-from crawler.cli.stories import stories  # noqa: E402
-
-cli.add_command(stories)
-
-
-from crawler.cli.search import export, reindex, search, show, stats  # noqa: E402
-
-cli.add_command(search)
-cli.add_command(show)
-cli.add_command(export)
-cli.add_command(stats)
-db_group.add_command(reindex)
-
-
-from crawler.cli.schedule import runs_cmd, schedule, status  # noqa: E402
-
-cli.add_command(schedule)
-cli.add_command(runs_cmd)
-cli.add_command(status)
-
-
-from crawler.cli.digest import digest  # noqa: E402
-
-cli.add_command(digest)
 
 
 def main() -> None:

@@ -15,14 +15,23 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from crawler import db
-from crawler.cli import EXIT_FAILED, EXIT_OK, State, UsageError
-from crawler.config import ConfigError
+from crawler.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    State,
+    UsageError,
+    format_option,
+    since_option,
+)
+from crawler.config import Config, ConfigError
 from crawler.config.alerts import AlertsConfig, load_alerts
+from crawler.db import DigestRun
+from crawler.digest import preview, run_rule
 from crawler.digest.channels import Rendered
-from crawler.digest.render import clean_text
-from crawler.timespec import parse_since
+from crawler.text.bidi import isolate
 
 
 class _DefaultRunGroup(click.Group):
@@ -34,14 +43,7 @@ class _DefaultRunGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _since(value: str | None) -> datetime | None:
-    try:
-        return parse_since(value)
-    except ValueError as exc:
-        raise UsageError(f"--since: {exc}") from None
-
-
-def _alerts(state: State) -> tuple[AlertsConfig, object]:
+def _alerts(state: State) -> tuple[AlertsConfig, Config]:
     config = state.config()
     try:
         return load_alerts(config=config), config
@@ -66,16 +68,16 @@ def digest() -> None:
 @digest.command("run")
 @click.argument("rules", nargs=-1)
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send and record nothing.")
-@click.option("--since", metavar="WHEN", help="Window start: a duration (12h, 2d) or a date.")
+@since_option("Window start: a duration (12h, 2d) or a date.")
 @click.option("--channel", "channels", multiple=True, help="Only these channels (repeatable).")
 @click.option("--out", metavar="FILE", help="Also write the digest (.html, .md, .json, .txt).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option("json")
 @click.pass_obj
 def run_cmd(
     state: State,
     rules: tuple[str, ...],
     dry_run: bool,
-    since: str | None,
+    since: datetime | None,
     channels: tuple[str, ...],
     out: str | None,
     fmt: str,
@@ -86,22 +88,18 @@ def run_cmd(
     could not deliver stay pending for its next run. Exit status: 0 when every channel
     succeeded (or had nothing to send), 1 when one failed, 2 for usage or config errors.
     """
-    from crawler.digest import run_rule
-
     alerts, config = _alerts(state)
     try:
         selected = [alerts.rule(r) for r in rules] if rules else [
             r for r in alerts.rules if r.enabled]  # fmt: skip
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
-    engine = db.make_engine(state.db_url)
-    start = _since(since)
-    results = [
-        run_rule(engine, config, alerts, rule, dry_run=dry_run, since=start,  # type: ignore[arg-type]
-                 channels=channels or None)
-        for rule in selected
-    ]  # fmt: skip
-    engine.dispose()
+    with state.engine() as engine:
+        results = [
+            run_rule(engine, config, alerts, rule, dry_run=dry_run, since=since,
+                     channels=channels or None)
+            for rule in selected
+        ]  # fmt: skip
     if out:
         rendered = next((r for res in results for r in res.rendered.values()), None)
         if rendered is None:
@@ -118,7 +116,7 @@ def run_cmd(
                 digest_ = res.digests.get(o.channel)
                 if dry_run and digest_ is not None:
                     for item in digest_.items:
-                        outlet, title = clean_text(item.outlet), clean_text(item.title)
+                        outlet, title = isolate(item.outlet), isolate(item.title)
                         click.echo(f"    - [{outlet}] {title}  <{item.url}>")
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
 
@@ -126,21 +124,20 @@ def run_cmd(
 @digest.command("preview")
 @click.argument("rule")
 @click.option("--out", metavar="FILE", required=True, help="Output: .html, .md, .json or .txt.")
-@click.option("--since", metavar="WHEN", help="Window start (default: the rule's lookback).")
+@since_option("Window start (default: the rule's lookback).")
 @click.option("--channel", help="Only items still pending for this channel.")
 @click.pass_obj
-def preview_cmd(state: State, rule: str, out: str, since: str | None, channel: str | None) -> None:
+def preview_cmd(
+    state: State, rule: str, out: str, since: datetime | None, channel: str | None
+) -> None:
     """Render RULE's digest to a file without sending or recording anything."""
-    from crawler.digest import preview
-
     alerts, config = _alerts(state)
     try:
         selected = alerts.rule(rule)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
-    engine = db.make_engine(state.db_url)
-    digest_, rendered = preview(engine, config, selected, since=_since(since), channel=channel)  # type: ignore[arg-type]
-    engine.dispose()
+    with state.engine() as engine:
+        digest_, rendered = preview(engine, config, selected, since=since, channel=channel)
     _write_out(out, rendered)
     click.echo(f"{len(digest_.items)} items; subject: {rendered.subject}")
 
@@ -151,13 +148,7 @@ def preview_cmd(state: State, rule: str, out: str, since: str | None, channel: s
 @click.pass_obj
 def history_cmd(state: State, rule: str | None, limit: int) -> None:
     """Recent digest runs with each channel's outcome."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from crawler.db import DigestRun
-
-    engine = db.make_engine(state.db_url)
-    with Session(engine) as session:
+    with state.session() as session:
         query = select(DigestRun).order_by(DigestRun.started_at.desc(), DigestRun.id.desc())
         if rule:
             query = query.where(DigestRun.rule == rule)
@@ -167,4 +158,3 @@ def history_cmd(state: State, rule: str | None, limit: int) -> None:
                 f"{db.as_utc(run.started_at):%Y-%m-%d %H:%M}\t{run.rule}\t{run.trigger}\t"
                 f"{run.status}\t{outcomes}"
             )
-    engine.dispose()

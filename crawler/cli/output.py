@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from crawler.config import Config
-from crawler.crawl.report import CrawlResult
+from crawler.text.bidi import isolate
+
+if TYPE_CHECKING:
+    from crawler.config import Config
+    from crawler.crawl.report import CrawlResult
 
 console = Console(highlight=False, soft_wrap=True)
 if not console.is_terminal:
@@ -87,7 +90,7 @@ def print_articles(articles: Sequence[dict[str, Any]]) -> None:
         date = article["published_at"][:10] if article["published_at"] else "----------"
         console.print(
             f"{article['id']:>5}  {date}  {article['source']:<12} {topics:<24} "
-            f"{escape(article['title'])}",
+            f"{escape(isolate(article['title']))}",
             no_wrap=True,
             overflow="ellipsis",
             crop=False,

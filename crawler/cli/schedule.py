@@ -1,5 +1,5 @@
-"""`marsad schedule`, `marsad runs` and `marsad status`: thin shells over crawler.scheduler,
-crawler.runs and crawler.health."""
+"""`marsad schedule`, `marsad runs` and `marsad status`: thin shells over
+crawler.schedule.daemon, crawler.schedule.runs and crawler.schedule.health."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 import click
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from crawler import db
-from crawler.cli import EXIT_FAILED, State, UsageError, _parse_setting, _select_sources
+from crawler.cli.common import (
+    EXIT_FAILED,
+    State,
+    UsageError,
+    format_option,
+    select_sources,
+    settings_option,
+)
+from crawler.cli.output import console
 from crawler.config import ConfigError, parse_interval
 from crawler.config.alerts import load_alerts
 from crawler.schedule import health, runs
@@ -35,7 +42,7 @@ def _duration(value: str, option: str) -> timedelta:
 
 
 def _per_source(pairs: tuple[str, ...], known: set[str]) -> dict[str, timedelta]:
-    out = {}
+    out: dict[str, timedelta] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or key not in known:
@@ -94,14 +101,7 @@ def _per_source(pairs: tuple[str, ...], known: set[str]) -> dict[str, timedelta]
     help="Send the alert digests of alerts.toml: scheduled rules when due (checked every "
     "minute), immediate rules after a crawl that stored articles.",
 )
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Scrapy or MARSAD_ setting passed to every crawl, e.g. -s DOWNLOAD_TIMEOUT=60.",
-)
+@settings_option("Scrapy or MARSAD_ setting passed to every crawl, e.g. -s DOWNLOAD_TIMEOUT=60.")
 @click.pass_obj
 def schedule(
     state: State,
@@ -113,7 +113,7 @@ def schedule(
     standby_poll: str,
     health_every: str,
     digests: bool,
-    overrides: tuple[str, ...],
+    overrides: dict[str, str],
 ) -> None:
     """Crawl SOURCES (default: every enabled source) at their interval or cron, until stopped.
 
@@ -133,8 +133,7 @@ def schedule(
     if state.verbose == 0:  # a daemon says what it does; crawls keep their own log level
         logging.getLogger("crawler").setLevel(logging.INFO)
     config = state.config()
-    selected = _select_sources(config, sources)
-    _parse_setting(overrides)  # validate KEY=VALUE early
+    selected = select_sources(config, sources)
     try:
         load_alerts(config=config)  # a broken alerts.toml stops us now, not at the first digest
     except ConfigError as exc:
@@ -147,7 +146,7 @@ def schedule(
         timeouts=_per_source(source_timeouts, {s.key for s in selected}),
         max_parallel=max_parallel,
         grace=_duration(grace, "--grace"),
-        settings=overrides,
+        settings=[f"{key}={value}" for key, value in overrides.items()],
         standby_poll=_duration(standby_poll, "--standby-poll").total_seconds(),
         health_every=_duration(health_every, "--health-every"),
         digest_every=timedelta(minutes=1) if digests else None,
@@ -172,23 +171,16 @@ def _when(value: datetime | str | None) -> str:
 @click.command("runs")
 @click.option("--source", "sources", multiple=True, help="Only these sources (repeatable).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@format_option("json")
 @click.pass_obj
 def runs_cmd(state: State, sources: tuple[str, ...], limit: int, fmt: str) -> None:
     """Recent scheduled crawl runs, newest first: outcome, counts and errors."""
-    engine = db.make_engine(state.db_url)
-    try:
-        with Session(engine) as session:
-            rows = [
-                runs.run_to_dict(r) for r in runs.recent_runs(session, list(sources) or None, limit)
-            ]
-    finally:
-        engine.dispose()
+    with state.session() as session:
+        recent = runs.recent_runs(session, list(sources) or None, limit)
+        rows = [runs.run_to_dict(run) for run in recent]
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    from crawler.cli.output import console
-
     table = Table(title=f"Last {len(rows)} run(s)")
     for column in ("id", "source", "started (UTC)", "secs", "outcome", "pages", "stored", "errors"):
         table.add_column(column, no_wrap=True)
@@ -209,23 +201,17 @@ def runs_cmd(state: State, sources: tuple[str, ...], limit: int, fmt: str) -> No
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@format_option("json")
 @click.option("--check", is_flag=True, help="Exit 1 when any source is flagged.")
 @click.pass_obj
 def status(state: State, fmt: str, check: bool) -> None:
     """Health per source: last success, failures in a row, yield against the usual, flags."""
     config = state.config()
-    engine = db.make_engine(state.db_url)
-    try:
-        with Session(engine) as session:
-            healths = health.assess(session, config.sources, datetime.now(UTC))
-    finally:
-        engine.dispose()
+    with state.session() as session:
+        healths = health.assess(session, config.sources, datetime.now(UTC))
     if fmt == "json":
         click.echo(json.dumps([h.to_dict() for h in healths], ensure_ascii=False, indent=2))
     else:
-        from crawler.cli.output import console
-
         table = Table(title="Source health")
         for column in (
             "source",

@@ -1,41 +1,25 @@
-"""`marsad search`, `show`, `export`, `stats` and `db reindex`: thin shells over crawler.search."""
+"""`marsad search`, `show`, `export` and `stats`: thin shells over crawler.search."""
 
 from __future__ import annotations
 
 import csv
 import functools
 import json
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 import click
 from sqlalchemy.orm import Session
 
-from crawler import db
 from crawler import search as api
-from crawler.cli import UsageError
-from crawler.search import index as search_index
+from crawler.cli.common import State, UsageError, format_option, since_option, until_option
 from crawler.search.query import QuerySyntaxError, search_tokens
-from crawler.tagging import TOKEN_RE, token_key
-from crawler.timespec import parse_since
-
-_RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
-FSI, PDI = "\u2068", "\u2069"  # first-strong isolate ... pop directional isolate
-
-
-def parse_when(value: str, *, end: bool = False, now: datetime | None = None) -> datetime:
-    """A --since/--until value (see crawler.timespec); with *end* a bare date includes that day."""
-    try:
-        moment = parse_since(value, now, end=end)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    if moment is None:
-        raise click.BadParameter("expected a date or an age, got an empty value")
-    return moment
+from crawler.text.bidi import isolate
+from crawler.text.tokens import TOKEN_RE, token_key
+from crawler.timespec import parse_since as parse_when  # noqa: F401  (tests/test_search.py)
 
 
 def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,51 +42,34 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         metavar="CODE",
         help="In this language: ar, fr, en (repeatable).",
     )
-    @click.option(
-        "--since",
-        metavar="WHEN",
-        help="Published at or after: 2024-05-01, 2024-05-01T08:00, or 7d / 24h ago.",
-    )
-    @click.option(
-        "--until",
-        metavar="WHEN",
-        help="Published before (a bare date is included): same forms as --since.",
-    )
+    @since_option("Published at or after: 2024-05-01, 2024-05-01T08:00, or 7d / 24h ago.")
+    @until_option("Published before (a bare date is included): same forms as --since.")
     @functools.wraps(func)
-    def wrapper(*args: Any, topics, sources, languages, since, until, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
-        try:
-            filters = api.Filters(
-                topics=topics,
-                sources=sources,
-                languages=languages,
-                since=parse_when(since) if since else None,
-                until=parse_when(until, end=True) if until else None,
-            )
-        except click.BadParameter as exc:
-            raise UsageError(f"--since/--until: {exc.message}") from None
+    def wrapper(
+        *args: Any,
+        topics: tuple[str, ...],
+        sources: tuple[str, ...],
+        languages: tuple[str, ...],
+        since: datetime | None,
+        until: datetime | None,
+        **kwargs: Any,
+    ) -> Any:
+        filters = api.Filters(
+            topics=topics, sources=sources, languages=languages, since=since, until=until
+        )
         return func(*args, filters=filters, **kwargs)
 
-    return wrapper  # fmt: skip
+    return wrapper
 
 
 @contextmanager
-def _session(state: Any) -> Iterator[Session]:
-    engine = db.make_engine(state.db_url)
-    try:
-        with Session(engine) as session:
-            try:
-                yield session
-            except QuerySyntaxError as exc:
-                raise UsageError(f"bad query: {exc.pretty()}") from None
-            except api.StoriesUnavailable as exc:
-                raise UsageError(f"--story is unavailable: {exc}") from None
-    finally:
-        engine.dispose()
-
-
-def isolate(value: str) -> str:
-    """Wrap right-to-left text in bidi isolates so it cannot reorder what surrounds it."""
-    return f"{FSI}{value}{PDI}" if _RTL_RE.search(value) else value
+def _session(state: State) -> Iterator[Session]:
+    """A session whose malformed queries become usage errors."""
+    with state.session() as session:
+        try:
+            yield session
+        except QuerySyntaxError as exc:
+            raise UsageError(f"bad query: {exc.pretty()}") from None
 
 
 def _cut(value: str, width: int) -> str:
@@ -131,7 +98,7 @@ def _print_table(rows: list[dict[str, Any]], limit: int, collapsed: bool) -> Non
     click.echo(f"{'id':>7}  {'date':<10}  {'outlet':<16}  {'topics':<24}  title")
     for row in rows:
         topics = ",".join(row["topics"]) or "-"
-        title = " ".join(row["title"].split())
+        title = row["title"]
         if collapsed and row.get("copies", 1) > 1:
             title += f"  (+{row['copies'] - 1} copies)"
         click.echo(
@@ -150,13 +117,11 @@ def _print_table(rows: list[dict[str, Any]], limit: int, collapsed: bool) -> Non
 )
 @click.option("--sort", type=click.Choice(api.SORTS), default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table"
-)
+@format_option("json", "jsonl", "csv")
 @click.pass_obj
 def search(
-    state, query: str, filters: api.Filters, collapse: bool, sort: str, limit: int, fmt: str
-) -> None:  # type: ignore[no-untyped-def]
+    state: State, query: str, filters: api.Filters, collapse: bool, sort: str, limit: int, fmt: str
+) -> None:
     """Full-text search of stored articles (title and text).
 
     \b
@@ -187,6 +152,7 @@ def search(
 
 
 def _highlight(snippet: str, term: str) -> str:
+    """*snippet* with the words that match *term* in bold yellow."""
     keys = [k[2:] if k.startswith("ال") and len(k) > 4 else k for k in search_tokens(term)]
     out, last = [], 0
     for match in TOKEN_RE.finditer(snippet):
@@ -200,9 +166,9 @@ def _highlight(snippet: str, term: str) -> str:
 
 @click.command()
 @click.argument("article_id", metavar="ID", type=int)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option("json")
 @click.pass_obj
-def show(state, article_id: int, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def show(state: State, article_id: int, fmt: str) -> None:
     """One stored article in full: its topics with the evidence that tagged them (highlighted),
     the other copies of its story, and whether its raw HTML is stored."""
     with _session(state) as session:
@@ -232,9 +198,10 @@ def show(state, article_id: int, fmt: str) -> None:  # type: ignore[no-untyped-d
         for topic in article["topics"]:
             echo(f"  {topic['topic']}  score {topic['score']}")
             for ev in topic["evidence"]:
-                snippet = _highlight(ev.get("snippet", ""), ev.get("term", ""))
+                # isolated before highlighting: isolate() drops control characters (ANSI too)
+                snippet = _highlight(isolate(ev.get("snippet", "")), ev.get("term", ""))
                 term = isolate(ev.get("term", ""))
-                echo(f"    [{ev.get('field', '?')}] {term}: {isolate(snippet)}")
+                echo(f"    [{ev.get('field', '?')}] {term}: {snippet}")
     else:
         echo("Topics: none")
     siblings = article["story_siblings"]
@@ -253,9 +220,9 @@ def show(state, article_id: int, fmt: str) -> None:  # type: ignore[no-untyped-d
 
 
 @contextmanager
-def _output(path: str) -> Iterator[Any]:
+def _output(path: str) -> Iterator[IO[str]]:
     if path == "-":
-        yield click.get_text_stream("stdout")
+        yield sys.stdout
         return
     with open(path, "w", encoding="utf-8", newline="") as fh:
         yield fh
@@ -264,9 +231,7 @@ def _output(path: str) -> Iterator[Any]:
 @click.command()
 @click.argument("query", required=False)
 @filter_options
-@click.option(
-    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl", show_default=True
-)
+@format_option("csv", "jsonl", human=False, default="jsonl")
 @click.option(
     "--out",
     "out",
@@ -278,8 +243,8 @@ def _output(path: str) -> Iterator[Any]:
 @click.option("--no-text", is_flag=True, help="Leave the article text out.")
 @click.pass_obj
 def export(
-    state, query: str | None, filters: api.Filters, fmt: str, out: str, no_text: bool
-) -> None:  # type: ignore[no-untyped-def]
+    state: State, query: str | None, filters: api.Filters, fmt: str, out: str, no_text: bool
+) -> None:
     """Write every matching article (all of them without QUERY), newest first, as CSV or JSON
     lines. Streams: memory stays flat however many articles match."""
     count = 0
@@ -300,19 +265,14 @@ def export(
 
 
 @click.command()
-@click.option("--since", metavar="WHEN", help="From: 2024-05-01 or 7d / 24h ago.")
-@click.option("--until", metavar="WHEN", help="Until (a bare date is included).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@since_option("From: 2024-05-01 or 7d / 24h ago.")
+@until_option("Until (a bare date is included).")
+@format_option("json")
 @click.pass_obj
-def stats(state, since: str | None, until: str | None, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def stats(state: State, since: datetime | None, until: datetime | None, fmt: str) -> None:
     """Stored articles per topic, per source and per day (UTC)."""
-    try:
-        start = parse_when(since) if since else None
-        end = parse_when(until, end=True) if until else None
-    except click.BadParameter as exc:
-        raise UsageError(f"--since/--until: {exc.message}") from None
-    with _session(state) as session:
-        result = api.stats(session, since=start, until=end)
+    with state.session() as session:
+        result = api.stats(session, since=since, until=until)
     if fmt == "json":
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -323,18 +283,3 @@ def stats(state, since: str | None, until: str | None, fmt: str) -> None:  # typ
             click.echo("  -")
         for name, n in result[key].items():
             click.echo(f"  {n:>8}  {isolate(name)}")
-
-
-@click.command("reindex")
-@click.pass_obj
-def reindex(state) -> None:  # type: ignore[no-untyped-def]
-    """Rebuild the full-text search index from the stored articles."""
-    engine = db.make_engine(state.db_url)
-    try:
-        with engine.begin() as conn:
-            if not search_index.is_installed(conn):
-                search_index.install(conn)
-            count = search_index.rebuild(conn)
-    finally:
-        engine.dispose()
-    click.echo(f"Search index rebuilt: {count} article(s).")

@@ -8,34 +8,25 @@ from datetime import datetime
 import click
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from crawler import db
 from crawler.cli import output
+from crawler.cli.common import State, format_option, since_option
 from crawler.stories import queries
-from crawler.timespec import When
+from crawler.text.bidi import isolate
 
 
 @click.command()
-@click.option(
-    "--since",
-    type=When(),
-    default="7d",
-    show_default=True,
-    help="Stories a copy joined since then: a date or an age (90m, 24h, 7d, 2w).",
+@since_option(
+    "Stories a copy joined since then: a date or an age (90m, 24h, 7d, 2w).", default="7d"
 )
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@format_option("json")
 @click.pass_obj
-def stories(state, since: datetime, limit: int, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def stories(state: State, since: datetime, limit: int, fmt: str) -> None:
     """The largest recent stories: copies of one article (syndicated wires, near-duplicates)
     grouped together, with the outlets that published them, most copies first."""
-    engine = db.make_engine(state.db_url)
-    try:
-        with Session(engine) as session:
-            rows = queries.largest_stories(session, since=since, limit=limit)
-    finally:
-        engine.dispose()
+    with state.session() as session:
+        rows = queries.largest_stories(session, since=since, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -52,6 +43,6 @@ def stories(state, since: datetime, limit: int, fmt: str) -> None:  # type: igno
             str(row["articles"]),
             first,
             ", ".join(row["sources"]),
-            escape(row["title"] or "-"),
+            escape(isolate(row["title"] or "-")),
         )
     output.console.print(table)

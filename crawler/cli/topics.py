@@ -7,36 +7,18 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from datetime import datetime
+from typing import IO
 
 import click
 
-from crawler import db
+from crawler.cli.common import State, UsageError, format_option, since_option
 from crawler.config import Topic
 from crawler.tagging import Tagger, tag_record
 from crawler.tagging.retag import DEFAULT_BATCH_SIZE, backtest, count_articles, retag
-from crawler.timespec import parse_since
+from crawler.text.bidi import isolate
 
-
-def _usage_error(message: str) -> click.ClickException:
-    from crawler.cli import UsageError  # cli imports this module at its end
-
-    return UsageError(message)
-
-
-def _since_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--since",
-        metavar="DATE|AGE",
-        help="Only articles published (or fetched) since a date (2024-05-01) or age (7d, 24h).",
-    )(func)
-
-
-def _since(value: str | None) -> Any:
-    try:
-        return parse_since(value)
-    except ValueError as exc:
-        raise _usage_error(f"--since: {exc}") from exc
+SINCE_HELP = "Only articles published (or fetched) since a date (2024-05-01) or age (7d, 24h)."
 
 
 @contextmanager
@@ -63,9 +45,9 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
 
 @click.command()
 @click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@format_option("jsonl", human=False, default="jsonl")
 @click.pass_obj
-def tag(state: Any, file: IO[str], fmt: str) -> None:
+def tag(state: State, file: IO[str], fmt: str) -> None:
     """Tag JSON lines from FILE (default: stdin); no database.
 
     Each input line has "id", "title", "text" and optionally "lang". Each output line is
@@ -80,38 +62,30 @@ def tag(state: Any, file: IO[str], fmt: str) -> None:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise _usage_error(f"line {number}: not valid JSON ({exc})") from exc
+            raise UsageError(f"line {number}: not valid JSON ({exc})") from exc
         if not isinstance(record, dict):
-            raise _usage_error(f"line {number}: expected a JSON object with id, title and text")
+            raise UsageError(f"line {number}: expected a JSON object with id, title and text")
         out.write(json.dumps(tag_record(tagger, record), ensure_ascii=False) + "\n")
 
 
-@click.command()
-@_since_option
+@click.command("retag")
+@since_option(SINCE_HELP)
 @click.option(
     "--batch-size", type=click.IntRange(1, 100_000), default=DEFAULT_BATCH_SIZE, show_default=True
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option("json")
 @click.pass_obj
-def retag_cmd(state: Any, since: str | None, batch_size: int, fmt: str) -> None:
+def retag_cmd(state: State, since: datetime | None, batch_size: int, fmt: str) -> None:
     """Re-apply the current topics to stored articles, replacing their tags."""
-    moment = _since(since)
-    engine = db.make_engine(state.db_url)
-    try:
-        tagger = Tagger(state.config().topics)
-        with _progress(count_articles(engine, moment), "retag") as advance:
-            result = retag(engine, tagger, moment, batch_size, advance)
-    finally:
-        engine.dispose()
+    tagger = Tagger(state.config().topics)
+    with state.engine() as engine, _progress(count_articles(engine, since), "retag") as advance:
+        result = retag(engine, tagger, since, batch_size, advance)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(f"{result.articles} articles retagged.")
     for name, counts in result.to_dict()["topics"].items():
         click.echo(f"  {name:<20} +{counts['added']:<6} -{counts['removed']:<6} ={counts['kept']}")
-
-
-retag_cmd.name = "retag"
 
 
 @click.group()
@@ -121,41 +95,41 @@ def topics() -> None:
 
 @topics.command("list")
 @click.pass_obj
-def topics_list(state: Any) -> None:
+def topics_list(state: State) -> None:
     """The configured topics, their threshold and number of terms per language."""
     for topic in state.config().topics:
         counts = ", ".join(f"{lang} {len(terms)}" for lang, terms in topic.terms.items())
         click.echo(f"{topic.key:<16} threshold {topic.threshold:g}  terms: {counts}  {topic.label}")
 
 
-def _topic(state: Any, key: str) -> Topic:
+def _topic(state: State, key: str) -> Topic:
     config = state.config()
     try:
         return config.topic(key)
     except KeyError as exc:
-        raise _usage_error(str(exc.args[0])) from exc
+        raise UsageError(str(exc.args[0])) from exc
 
 
 @topics.command("test")
 @click.argument("topic_key", metavar="TOPIC")
-@_since_option
+@since_option(SINCE_HELP)
 @click.option("--sample", type=click.IntRange(0, 1000), default=5, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option("json")
 @click.pass_obj
-def topics_test(state: Any, topic_key: str, since: str | None, sample: int, fmt: str) -> None:
+def topics_test(
+    state: State, topic_key: str, since: datetime | None, sample: int, fmt: str
+) -> None:
     """Backtest TOPIC as now written on stored articles; changes nothing.
 
     Shows how many articles it would tag, how that differs from the stored tags (added,
     removed, unchanged) and a sample of added and removed articles with their evidence.
     """
     topic = _topic(state, topic_key)
-    moment = _since(since)
-    engine = db.make_engine(state.db_url)
-    try:
-        with _progress(count_articles(engine, moment), f"test {topic.key}") as advance:
-            result = backtest(engine, Tagger([topic]), topic.key, moment, sample, progress=advance)
-    finally:
-        engine.dispose()
+    with (
+        state.engine() as engine,
+        _progress(count_articles(engine, since), f"test {topic.key}") as advance,
+    ):
+        result = backtest(engine, Tagger([topic]), topic.key, since, sample, progress=advance)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
         return
@@ -169,6 +143,7 @@ def topics_test(state: Any, topic_key: str, since: str | None, sample: int, fmt:
             continue
         click.echo(f"\n{heading}:")
         for change in changes:
-            click.echo(f"  #{change.article_id} [{change.score:g}] {change.title}")
+            click.echo(f"  #{change.article_id} [{change.score:g}] {isolate(change.title)}")
             for ev in change.evidence[:3]:
-                click.echo(f"      {ev.get('term')!r} in {ev.get('field')}: {ev.get('snippet')}")
+                snippet = isolate(ev.get("snippet", ""))
+                click.echo(f"      {ev.get('term')!r} in {ev.get('field')}: {snippet}")

@@ -1,0 +1,48 @@
+"""`marsad sources list` and `marsad sources check`: the configured sources."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from crawler.cli import output
+from crawler.cli.common import EXIT_FAILED, State, format_option
+
+
+@click.group()
+def sources() -> None:
+    """List and check the configured sources."""
+
+
+@sources.command("list")
+@format_option("json")
+@click.pass_obj
+def sources_list(state: State, fmt: str) -> None:
+    """The configured sources, their languages and discovery endpoints."""
+    output.print_sources(state.config(), fmt)
+
+
+@sources.command("check")
+@click.option("--online", is_flag=True, help="Also fetch every feed, sitemap and section page.")
+@click.option("--timeout", type=float, default=15.0, show_default=True)
+@click.pass_obj
+def sources_check(state: State, online: bool, timeout: float) -> None:
+    """Validate the configuration; with --online, probe each endpoint."""
+    config = state.config()
+    click.echo(
+        f"{config.directory}: {len(config.sources)} sources and "
+        f"{len(config.topics)} topics are valid."
+    )
+    if not online:
+        return
+    from crawler.crawl.probe import probe_sources
+
+    failures = 0
+    for result in probe_sources(config.sources, timeout=timeout):
+        failures += not result.ok
+        mark = "ok  " if result.ok else "FAIL"
+        click.echo(f"{mark} {result.source:<20} {result.kind:<8} {result.url}  {result.detail}")
+    if failures:
+        click.echo(f"{failures} endpoint(s) failed.", err=True)
+        sys.exit(EXIT_FAILED)

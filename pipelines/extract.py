@@ -17,9 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 class ExtractPipeline:
-    def __init__(
-        self, workers: int, min_chars: int = 200, compression: str = "gzip", timeout: float = 60
-    ):
+    def __init__(self, workers: int, min_chars: int, compression: str, timeout: float):
         if compression not in COMPRESSIONS:
             raise ValueError(f"MARSAD_RAW_HTML must be one of {COMPRESSIONS}, not {compression!r}")
         self.pool = PagePool(workers, timeout=timeout)
@@ -28,13 +26,13 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        settings = crawler.settings
-        workers = settings.getint("MARSAD_EXTRACT_WORKERS", -1)
+        settings = crawler.settings  # defaults in crawler/settings.py
+        workers = settings.getint("MARSAD_EXTRACT_WORKERS")
         return cls(
             workers=default_workers() if workers < 0 else workers,
-            min_chars=settings.getint("MARSAD_MIN_CHARS", 200),
-            compression=settings.get("MARSAD_RAW_HTML", "gzip"),
-            timeout=settings.getfloat("MARSAD_EXTRACT_TIMEOUT", 60),
+            min_chars=settings.getint("MARSAD_MIN_CHARS"),
+            compression=settings.get("MARSAD_RAW_HTML"),
+            timeout=settings.getfloat("MARSAD_EXTRACT_TIMEOUT"),
         )
 
     def close_spider(self) -> None:

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 def story_params(settings: BaseSettings) -> StoryParams:
     """The MARSAD_STORY_* settings, validated (a bad value stops the crawl at start-up)."""
     return StoryParams(
-        threshold=settings.getfloat("MARSAD_STORY_THRESHOLD", 0.3),
-        window_days=settings.getfloat("MARSAD_STORY_WINDOW_DAYS", 14),
+        threshold=settings.getfloat("MARSAD_STORY_THRESHOLD"),
+        window_days=settings.getfloat("MARSAD_STORY_WINDOW_DAYS"),
     )
 
 

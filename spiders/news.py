@@ -17,7 +17,7 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
@@ -30,12 +30,12 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
-from crawler.config import Source, load_config
-from crawler.config import url_in_domains as in_domains
+from crawler.config import Source, load_config, url_in_domains
 from crawler.crawl.discovery import DiscoveryError, Link, parse_feed, parse_sitemap
 from crawler.crawl.items import FetchedPage
 from crawler.crawl.middlewares import ARTICLE_META, DOMAINS_META, HINTS_META, SOURCE_META
 from crawler.crawl.report import count
+from crawler.crawl.run import SPIDER_NAME
 from crawler.extract.core import PageHints
 from crawler.text.normalize import url_key
 
@@ -69,7 +69,7 @@ def classify_failure(failure: Failure) -> str:
 
 
 class NewsSpider(scrapy.Spider):
-    name = "news"
+    name = SPIDER_NAME
 
     def __init__(
         self,
@@ -170,7 +170,7 @@ class NewsSpider(scrapy.Spider):
             if self._too_old(source, link.date):
                 continue
             if kind == "index":
-                if in_domains(link.url, source.domains):
+                if url_in_domains(link.url, source.domains):
                     yield scrapy.Request(
                         link.url,
                         callback=self.parse_sitemap,
@@ -185,7 +185,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_section(self, response: Response) -> Iterator[scrapy.Request]:
         source = self._source(response)
-        if not hasattr(response, "text"):
+        if not isinstance(response, TextResponse):
             self._entry_failed(source.key, response.meta, "not_html")
             return
         self._entry_ok(response)
@@ -194,7 +194,7 @@ class NewsSpider(scrapy.Spider):
         extractor = LinkExtractor(deny=[p.pattern for p in deny], unique=True)
         for found in extractor.extract_links(response):
             url = found.url
-            if not in_domains(url, source.domains):
+            if not url_in_domains(url, source.domains):
                 count(self.crawler.stats, source.key, "offsite")
                 continue
             if any(p.search(url) for p in follow):
@@ -240,7 +240,7 @@ class NewsSpider(scrapy.Spider):
         )
 
     def on_error(self, failure: Failure) -> None:
-        request = failure.request  # type: ignore[attr-defined]
+        request = failure.request  # type: ignore[attr-defined]  # Scrapy adds it for errbacks
         source = request.meta.get(SOURCE_META, "?")
         if isinstance(failure.value, IgnoreRequest) and not isinstance(failure.value, HttpError):
             if "robots.txt" in str(failure.value):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from crawler.sample_site import SampleSite
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
 pytestmark = pytest.mark.slow
+STARTUP_DEADLINE = 180  # seconds for the first article to be stored, on a busy machine
 
 
 def stored_urls(db_url: str) -> list[str]:
@@ -29,9 +32,33 @@ def stored_urls(db_url: str) -> list[str]:
     return urls
 
 
+def stored_count(db_path: Path) -> int:
+    """Articles committed so far; 0 while the crawl has not created the database or its tables."""
+    if not db_path.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(db_path, timeout=30)) as conn:
+            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
+
+
+def wait_until_stored(proc: subprocess.Popen[str], db_path: Path, log: Path) -> None:
+    """Return as soon as the running crawl has stored an article (polling, with a deadline)."""
+    deadline = time.monotonic() + STARTUP_DEADLINE
+    while stored_count(db_path) == 0:
+        if proc.poll() is not None:
+            pytest.fail(f"the crawl ended before storing anything: {log.read_text()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no article stored within {STARTUP_DEADLINE} s")
+        time.sleep(0.05)
+
+
 def test_sigint_mid_crawl_then_resume(site: SampleSite, tmp_path: Path) -> None:
     site.write_config(tmp_path / "config", topics_from=REPO_CONFIG)
-    db_url = f"sqlite:///{tmp_path / 'resume.db'}"
+    db_path = tmp_path / "resume.db"
+    db_url = f"sqlite:///{db_path}"
     base = [
         sys.executable,
         "-m",
@@ -50,12 +77,15 @@ def test_sigint_mid_crawl_then_resume(site: SampleSite, tmp_path: Path) -> None:
     ]
     slow = [*base, "-s", "DOWNLOAD_DELAY=0.25", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
     env = {k: v for k, v in os.environ.items() if k != "MARSAD_DB_URL"}
-    with subprocess.Popen(
-        slow, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    ) as proc:
-        time.sleep(6)
+    log = tmp_path / "interrupted.log"  # a file, not a pipe: a full pipe would stall the crawl
+    with (
+        log.open("w") as stderr,
+        subprocess.Popen(slow, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env) as proc,
+    ):
+        wait_until_stored(proc, db_path, log)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
+        out, _ = proc.communicate(timeout=120)
+    err = log.read_text()
     assert proc.returncode == 1, err  # interrupted: not a success
     summary = json.loads(out)
     assert summary["finish_reason"] == "shutdown"

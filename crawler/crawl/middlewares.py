@@ -5,20 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from crawler import db
-from crawler.config import url_in_domains as in_domains
+from crawler.config import url_in_domains
 from crawler.crawl.report import count
 from crawler.text.normalize import url_key
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
     from sqlalchemy.engine import Engine
+
+    from crawler.extract.core import PageHints
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ class SourceScopeMiddleware:
 
     def process_request(self, request: Request) -> None:
         domains = request.meta.get(DOMAINS_META)
-        if domains is None or in_domains(request.url, domains):
+        if domains is None or url_in_domains(request.url, domains):
             return
         source = request.meta.get(SOURCE_META, "?")
         count(self.crawler.stats, source, "offsite")
@@ -87,10 +90,12 @@ class SkipKnownArticlesMiddleware:
         raise KnownArticle(f"already stored as article {article_id}")
 
 
-def _changed_since(hints: Any, fetched_at: datetime) -> bool:
+def _changed_since(hints: PageHints | None, fetched_at: datetime) -> bool:
     """Whether a feed or sitemap date is after *fetched_at* (and not in the future)."""
+    if hints is None:
+        return False
     now = datetime.now(UTC)
-    for value in (getattr(hints, "feed_date", None), getattr(hints, "sitemap_date", None)):
+    for value in (hints.feed_date, hints.sitemap_date):
         if value is None:
             continue
         when = db.as_utc(value)
@@ -102,12 +107,12 @@ def _changed_since(hints: Any, fetched_at: datetime) -> bool:
 class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's retries, each one delayed exponentially (base * 2**attempt, capped)."""
 
-    def __init__(self, settings: Any):
+    def __init__(self, settings: BaseSettings):
         super().__init__(settings)
-        self.base = settings.getfloat("MARSAD_RETRY_BACKOFF_BASE", 1.0)
-        self.cap = settings.getfloat("MARSAD_RETRY_BACKOFF_MAX", 60.0)
+        self.base = settings.getfloat("MARSAD_RETRY_BACKOFF_BASE")
+        self.cap = settings.getfloat("MARSAD_RETRY_BACKOFF_MAX")
 
-    def _retry(self, request: Request, reason: Any) -> Request | None:
+    def _retry(self, request: Request, reason: str | Exception | type[Exception]) -> Request | None:
         retry = super()._retry(request, reason)
         if retry is not None:
             attempt = retry.meta.get("retry_times", 1)

@@ -1,4 +1,8 @@
-"""Runs one crawl in this process (Twisted's reactor cannot restart: one crawl per process)."""
+"""Runs one crawl in this process (Twisted's reactor cannot restart: one crawl per process).
+
+The spider is loaded by name from SPIDER_MODULES, as `scrapy crawl news` does, so nothing in
+`crawler/` imports the Scrapy adapters in `spiders/` and `pipelines/`.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from crawler.config import Source
 from crawler.crawl.report import CrawlResult, summarize
 
 logger = logging.getLogger(__name__)
+
+SPIDER_NAME = "news"
 
 # Loopback sites (demo, tests) need no politeness delays.
 LOCAL_SETTINGS: dict[str, Any] = {
@@ -50,18 +56,16 @@ def build_settings(
 
 def run_crawl(sources: Sequence[Source], settings: Settings) -> CrawlResult:
     """Crawl *sources* into the database named in *settings*; returns the per-source summary."""
-    from spiders.news import NewsSpider
-
     started = datetime.now(UTC)
     clock = time.monotonic()
     # Scrapy installs its own root handler at LOG_LEVEL; ours would print everything twice.
     for handler in list(logging.root.handlers):
         logging.root.removeHandler(handler)
     process = CrawlerProcess(settings)
-    crawler = process.create_crawler(NewsSpider)
+    crawler = process.create_crawler(SPIDER_NAME)
     process.crawl(crawler, sources=list(sources))
     process.start()
-    stats = crawler.stats.get_stats() if crawler.stats else {}
+    stats = crawler.stats.get_stats()
     return CrawlResult(
         sources=summarize(stats, [source.key for source in sources]),
         started=started,

@@ -7,9 +7,9 @@ the crawl time (page > feed > sitemap > None), the page language, the canonical 
 rejection of pages that are not articles (listings, tag/author archives, near-empty pages).
 
 The pure helpers live in sibling modules that import neither trafilatura nor htmldate:
-page_signals (what the page says about itself), page_urls (canonical URL), article_meta (title,
-byline, date, language), body_cleanup (banners and boilerplate lines) and page_kind (the
-rejection heuristics). This module runs trafilatura and htmldate and puts the result together.
+signals (what the page says about itself), urls (canonical URL), meta (title, byline, date,
+language), cleanup (banners and boilerplate lines) and kind (the rejection heuristics). This
+module runs trafilatura and htmldate and puts the result together.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ from crawler.text.encoding import decode_html
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Extracted", "PageHints", "Rejected", "extract", "extract_bytes"]
+__all__ = ["MIN_CHARS", "Extracted", "PageHints", "Rejected", "extract", "extract_bytes"]
+
+MIN_CHARS = 200  # article text shorter than this is rejected as too short
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ def _guessed_date(tree: lxml_html.HtmlElement, url: str | None) -> tuple[datetim
 
 
 def _extractor(url: str | None, focus: str = _FAVOR, metadata: bool = True) -> Extractor:
-    date_params = {
+    # htmldate's keyword arguments (trafilatura annotates them as str; some are flags)
+    date_params: dict[str, Any] = {
         "original_date": True,
         "extensive_search": False,
         "max_date": (now() + timedelta(days=1)).strftime("%Y-%m-%d"),
@@ -138,7 +141,7 @@ def _run_trafilatura(
 
 
 def extract(
-    html: str, url: str | None = None, hints: PageHints | None = None, min_chars: int = 200
+    html: str, url: str | None = None, hints: PageHints | None = None, min_chars: int = MIN_CHARS
 ) -> Extracted | Rejected:
     """Extract one article from decoded HTML, or say why the page is not one."""
     result, rejected, _ = _extract(html, url, hints, min_chars)
@@ -154,7 +157,7 @@ def _extract(
     """What would be extracted, the rejection if any, and the publication day as written on
     the page (before conversion to UTC). The benchmark reports all three."""
     hints = hints or PageHints()
-    if not isinstance(html, str) or not looks_like_html(html):
+    if not looks_like_html(html):
         return None, Rejected("not_html", "no HTML markup found"), None
     try:
         tree = load_html(html)
@@ -188,7 +191,7 @@ def _extract(
     if not title and hints.feed_title:
         title = hints.feed_title.strip()
 
-    authors = (doc.author if doc else None) or "; ".join(sig.ld_authors or []) or None
+    authors = (doc.author if doc else None) or "; ".join(sig.ld_authors) or None
     dated = page_date(sig, doc.date if doc else None, page_url or url)
     if dated is None and _EXTENSIVE_DATES and not (sig.ld_dates or sig.meta_dates):
         dated = _guessed_date(tree, page_url or url)

@@ -264,7 +264,7 @@ def rejection(
     n_links = links.count
     share = _linked_share(text, links.texts)
     cue = _archive_cue(page_url) or _archive_cue(url)
-    archive_type = bool(sig.ld_types and sig.ld_types & _ARCHIVE_TYPES and not article)
+    archive_type = bool(sig.ld_types & _ARCHIVE_TYPES and not article)
     if sig.og_type == "profile" and not article:
         return Rejected("tag_page", "og:type profile (author page)")
     if (cue or archive_type) and not (article and len(text) >= min_chars and share < 0.5):

@@ -73,7 +73,7 @@ def page_date(
 ) -> tuple[datetime, str] | None:
     """Publication time from the page: explicit article metadata (with its time) first,
     htmldate's day (markup, JSON, URL; no free-text guessing) otherwise."""
-    raw = (sig.ld_dates or []) + (sig.meta_dates or [])
+    raw = sig.ld_dates + sig.meta_dates
     explicit = [d for d in map(parse_date, raw) if d]
     if explicit:
         return explicit[0]

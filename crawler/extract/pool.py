@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pebble import ProcessPool
 
-from crawler.extract.core import Extracted, PageHints, Rejected, extract
+from crawler.extract.core import MIN_CHARS, Extracted, PageHints, Rejected, extract
 from crawler.text.encoding import decode_html
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def process_page(
     hints: PageHints | None,
     forced_encoding: str | None = None,
     compression: str = "gzip",
-    min_chars: int = 200,
+    min_chars: int = MIN_CHARS,
 ) -> PageResult:
     """Decode and extract one page; keep its bytes compressed when it is an article."""
     html, encoding = decode_html(body, content_type, forced_encoding)
@@ -60,7 +60,7 @@ class PagePool:
     it, and recycles each worker after *max_tasks* pages so memory stays flat on long crawls.
     """
 
-    def __init__(self, workers: int, timeout: float = 60.0, max_tasks: int = 500):
+    def __init__(self, workers: int, timeout: float, max_tasks: int = 500):
         self.workers = workers
         self.timeout = timeout
         self.max_tasks = max_tasks
@@ -76,9 +76,20 @@ class PagePool:
             )
         return self._pool
 
-    async def run(self, *args: object) -> PageResult:
+    async def run(
+        self,
+        body: bytes,
+        url: str,
+        content_type: str | None,
+        hints: PageHints | None,
+        forced_encoding: str | None = None,
+        compression: str = "gzip",
+        min_chars: int = MIN_CHARS,
+    ) -> PageResult:
+        """process_page(...) in a worker process (or inline)."""
+        args = (body, url, content_type, hints, forced_encoding, compression, min_chars)
         if self.workers <= 0:
-            return process_page(*args)  # type: ignore[arg-type]
+            return process_page(*args)
         future = self._start().schedule(process_page, args=args, timeout=self.timeout)
         try:
             return await asyncio.wrap_future(future)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import html as lxml_html
@@ -38,10 +38,10 @@ class PageSignals:
     og_title: str | None = None
     site_name: str | None = None
     h1: str | None = None
-    meta_dates: list[str] | None = None
-    ld_dates: list[str] | None = None
-    ld_types: set[str] | None = None
-    ld_authors: list[str] | None = None
+    meta_dates: list[str] = field(default_factory=list)
+    ld_dates: list[str] = field(default_factory=list)
+    ld_types: set[str] = field(default_factory=set)
+    ld_authors: list[str] = field(default_factory=list)
     ld_lang: str | None = None
     page_classes: frozenset[str] = frozenset()
 
@@ -101,7 +101,7 @@ def _person_names(value: Any) -> list[str]:
 
 
 def read_signals(tree: lxml_html.HtmlElement) -> PageSignals:
-    sig = PageSignals(meta_dates=[], ld_dates=[], ld_types=set(), ld_authors=[])
+    sig = PageSignals()
     root = tree.getroottree().getroot()
     lang = (
         root.get("lang")
@@ -176,7 +176,5 @@ def read_signals(tree: lxml_html.HtmlElement) -> PageSignals:
 
 def is_article_page(sig: PageSignals) -> bool:
     return bool(
-        (sig.ld_types and sig.ld_types & _ARTICLE_TYPES)
-        or (sig.og_type or "").startswith("article")
-        or sig.meta_dates
+        sig.ld_types & _ARTICLE_TYPES or (sig.og_type or "").startswith("article") or sig.meta_dates
     )

@@ -129,6 +129,12 @@ class OutletRenderer:
             return trap.path
         return trap.path.format(path=self.o.article(trap.target).path)
 
+    def trap_target(self, trap: Trap) -> Article:
+        """The real article behind a redirect or AMP variant (such traps always name one)."""
+        if trap.target is None:
+            raise ValueError(f"{self.o.key}: {trap.kind} trap {trap.path} names no article")
+        return self.o.article(trap.target)
+
     def section_url(self, key: str, page: int = 1) -> str:
         if page == 1:
             return self.url(self.o.section_path.format(key=key))
@@ -281,7 +287,7 @@ class OutletRenderer:
                     cut + bytes(range(256))[::-1] * 3 + b"\x00\x00<di",
                 )
             elif trap.kind == "redirect":
-                target = self.o.article(trap.target)
+                target = self.trap_target(trap)
                 self.add(
                     path,
                     301,
@@ -314,7 +320,7 @@ class OutletRenderer:
                 items = [a for a in self.linkable if trap.title in a.tags] or self.linkable[:6]
                 self.add_html(path, self.listing_html("tag", trap.title, items))
             elif trap.kind == "amp_variant":
-                target = self.o.article(trap.target)
+                target = self.trap_target(trap)
                 self.add(
                     path,
                     200,
@@ -354,10 +360,10 @@ class OutletRenderer:
             target = self.o.article(t.target) if t.target else None
             entries.append(
                 {
-                    "title": t.title or target.title,
+                    "title": t.title or (target.title if target else ""),
                     "url": self.url(self.trap_path(t)),
                     "date": target.date if target else self.o.articles[-1].date,
-                    "summary": t.title or target.summary,
+                    "summary": t.title or (target.summary if target else ""),
                     "author": "",
                     "category": "",
                     "id": 900000 + len(entries),
@@ -402,12 +408,12 @@ class OutletRenderer:
         entries = self.sitemap_entries()
         children = []
         if "urlset" in files:
-            xml = self.render("_shared/urlset.xml", entries=entries).encode("utf-8")
+            urlset = self.render("_shared/urlset.xml", entries=entries).encode("utf-8")
             path = files["urlset"]
             if path.endswith(".gz"):
-                self.add(path, 200, "application/x-gzip", gzip.compress(xml, mtime=0))
+                self.add(path, 200, "application/x-gzip", gzip.compress(urlset, mtime=0))
             else:
-                self.add(path, 200, "application/xml", xml)
+                self.add(path, 200, "application/xml", urlset)
             children.append((path, max(e["date"] for e in entries)))
         if "news" in files:
             news = entries[:NEWS_SITEMAP_SIZE] if "urlset" in files else entries

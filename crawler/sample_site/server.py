@@ -49,9 +49,10 @@ class ExpectedTrap:
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "MarsadSample/1.0"
+    server: _OutletServer  # the server that built this handler
 
     def _respond(self, with_body: bool) -> None:
-        site: _OutletServer = self.server  # type: ignore[assignment]
+        site = self.server
         site.requests.append(self.path)
         response = site.routes.get(route_key(self.path), NOT_FOUND)
         self.send_response(response.status)

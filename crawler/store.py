@@ -13,8 +13,10 @@ copies of one wire end with one story. Each story *claims* its LSH band keys in
   joins it. Keys are claimed in sorted order (no deadlocks); a joined story's row is locked
   (``FOR UPDATE``) while its count and outlets are updated.
 
-Everything after the article row goes through SQLAlchemy Core (a few statements, no identity
-map): this runs once per stored article.
+An article becomes table rows in one place, ``article_rows``: the insert and the update of a
+changed text write the same rows (article, topics, raw page). Everything goes through
+SQLAlchemy Core on a bare connection (prebuilt statements, no identity map): this runs once
+per stored article.
 """
 
 from __future__ import annotations
@@ -25,21 +27,20 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 
-from crawler.crawl.items import ArticleItem
 from crawler.db import (
     Article,
     ArticleRaw,
     ArticleTopic,
     ArticleUrl,
     ArticleVersion,
+    Base,
     Story,
     StoryBand,
     as_utc,
@@ -48,24 +49,44 @@ from crawler.db import (
 )
 from crawler.stories import Fingerprint, StoryParams, fingerprint, shingles, verify
 
+if TYPE_CHECKING:
+    from crawler.crawl.items import ArticleItem
+
 logger = logging.getLogger(__name__)
 
-_Executor = Session | Connection  # what runs the Core statements of one transaction
-_ARTICLES = Article.__table__
-# Lookups run once or twice per crawled article: bare connections and prebuilt statements,
-# no ORM session to pay for.
+
+def _table(model: type[Base]) -> Table:
+    return Base.metadata.tables[model.__tablename__]
+
+
+_ARTICLES = _table(Article)
+_TOPICS = _table(ArticleTopic)
+_RAW = _table(ArticleRaw)
+_URLS = _table(ArticleUrl)
+_VERSIONS = _table(ArticleVersion)
+_STORIES = _table(Story)
+_BANDS = _table(StoryBand)
+
+# Lookups run once or twice per crawled article: bare connections and prebuilt statements.
 _BY_URL = (
-    select(ArticleUrl.article_id)
-    .where(ArticleUrl.url_hash.in_(bindparam("hashes", expanding=True)))
+    select(_URLS.c.article_id)
+    .where(_URLS.c.url_hash.in_(bindparam("hashes", expanding=True)))
     .limit(1)
 )
 _SAME_TEXT = (
-    select(Article.id)
-    .where(Article.source == bindparam("source"), Article.content_hash == bindparam("text_hash"))
+    select(_ARTICLES.c.id)
+    .where(
+        _ARTICLES.c.source == bindparam("source"),
+        _ARTICLES.c.content_hash == bindparam("text_hash"),
+    )
     .limit(1)
 )
-_STORIES = Story.__table__
-_BANDS = StoryBand.__table__
+_CONTENT_HASH = select(_ARTICLES.c.content_hash).where(_ARTICLES.c.id == bindparam("id"))
+_TOUCH = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.id == bindparam("aid"))
+    .values(fetched_at=bindparam("fetched", type_=_ARTICLES.c.fetched_at.type))
+)
 # built once: the IN lists expand at execution (no per-key bind parameters to build)
 _BANDS_OF = select(
     _BANDS.c.band_key,
@@ -75,6 +96,30 @@ _BANDS_OF = select(
     (_BANDS.c.seen_at >= bindparam("cutoff", type_=_BANDS.c.seen_at.type)).label("live"),
 ).where(_BANDS.c.band_key.in_(bindparam("keys", expanding=True)))
 _INSERT_ARTICLE = insert(_ARTICLES)
+_INSERT_TOPICS = insert(_TOPICS)
+_INSERT_RAW = insert(_RAW)
+_DELETE_TOPICS = delete(_TOPICS).where(_TOPICS.c.article_id == bindparam("id"))
+_DELETE_RAW = delete(_RAW).where(_RAW.c.article_id == bindparam("id"))
+_SET_STORY = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.id == bindparam("aid"))
+    .values(story_id=bindparam("sid", type_=_ARTICLES.c.story_id.type))
+)
+_ARTICLE_FOR_UPDATE = (
+    select(
+        _ARTICLES.c.version,
+        _ARTICLES.c.title,
+        _ARTICLES.c.text,
+        _ARTICLES.c.content_hash,
+        _ARTICLES.c.published_at,
+        _ARTICLES.c.fetched_at,
+        _ARTICLES.c.source,
+        _ARTICLES.c.story_id,
+    )
+    .where(_ARTICLES.c.id == bindparam("id"))
+    .with_for_update()
+)
+_INSERT_VERSION = insert(_VERSIONS)
 _INSERT_STORY = insert(_STORIES)
 _STORY_FOR_UPDATE = (
     select(_STORIES.c.sources, _STORIES.c.first_published_at, _STORIES.c.canonical_article_id)
@@ -95,11 +140,120 @@ _UPDATE_STORY = (
     )
 )
 _INSERT_BANDS = insert(_BANDS)
+# a band key is taken over when it went stale, or re-pointed when the story already owns it
+_TAKE_BANDS = (
+    update(_BANDS)
+    .where(
+        _BANDS.c.band_key.in_(bindparam("keys", expanding=True)),
+        or_(
+            _BANDS.c.seen_at < bindparam("cutoff", type_=_BANDS.c.seen_at.type),
+            _BANDS.c.story_id == bindparam("sid"),
+        ),
+    )
+    .values(
+        story_id=bindparam("sid"),
+        article_id=bindparam("aid"),
+        seen_at=bindparam("now", type_=_BANDS.c.seen_at.type),
+    )
+)
 _CANDIDATES = select(
     _ARTICLES.c.id, _ARTICLES.c.story_id, _ARTICLES.c.content_hash, _ARTICLES.c.text_norm
 ).where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
 
 RETRIES = 20
+
+#: ``articles`` columns an update never changes: the article's identity, where and when it was
+#: first published (the story's canonical copy and first date rest on it), its story.
+KEPT_ON_UPDATE = frozenset(
+    {"source", "url", "url_key", "url_hash", "published_at", "date_source", "story_id"}
+)
+#: ``articles`` columns an update changes only when the new page has a value: a refetch that
+#: lost the byline or the categories keeps the stored ones.
+FILLED_ON_UPDATE = frozenset({"author", "description", "image", "language", "categories", "tags"})
+
+
+@dataclass(frozen=True)
+class ArticleRows:
+    """One article as table rows, the single mapping from an item to the schema.
+
+    ``article``: the ``articles`` row without ``id`` and ``story_id``; ``topics``: the
+    ``article_topics`` rows, ``raw``: the ``article_raw`` row (None: no page kept) and
+    ``url_hashes``: the ``article_urls`` keys (every URL that led here), all without
+    ``article_id`` (known once the article row exists).
+    """
+
+    article: dict[str, Any]
+    topics: list[dict[str, Any]]
+    raw: dict[str, Any] | None
+    url_hashes: list[str]
+
+    def update_values(self) -> dict[str, Any]:
+        """The ``articles`` values an update of a changed text writes (see KEPT_ON_UPDATE,
+        FILLED_ON_UPDATE)."""
+        return {
+            key: value
+            for key, value in self.article.items()
+            if key not in KEPT_ON_UPDATE and (value or key not in FILLED_ON_UPDATE)
+        }
+
+
+def article_rows(item: ArticleItem) -> ArticleRows:
+    """The rows *item* is stored as (insert and update alike)."""
+    extracted = item.extracted
+    article = {
+        "source": item.source,
+        "url": item.url,
+        "url_key": item.url_key,
+        "url_hash": url_hash(item.url_key),
+        "title": item.title,
+        "text": item.text,
+        "title_norm": item.title_norm,
+        "text_norm": item.text_norm,
+        "author": extracted.author,
+        "published_at": extracted.published,
+        "date_source": extracted.date_source,
+        "language": extracted.language,
+        "description": extracted.description,
+        "image": extracted.image,
+        "categories": list(extracted.categories),
+        "tags": list(extracted.tags),
+        "content_hash": item.content_hash,
+        "fetched_at": item.fetched_at or utcnow(),
+    }
+    topics = [
+        {
+            "topic": tag.topic,
+            "score": tag.score,
+            "evidence": [asdict(evidence) for evidence in tag.evidence],
+        }
+        for tag in item.topics
+    ]
+    raw = None
+    if item.raw is not None:
+        raw = {
+            "compression": item.raw_compression or "none",
+            "encoding": item.encoding,
+            "content_type": item.content_type,
+            "content": item.raw,
+        }
+    keys = (item.url_key, *item.alias_keys)
+    return ArticleRows(article, topics, raw, list(dict.fromkeys(map(url_hash, keys))))
+
+
+def insert_article(conn: Connection, rows: ArticleRows, story_id: int | None) -> int:
+    """Insert the article row, its URLs, topics and raw page; its id."""
+    created = conn.execute(_INSERT_ARTICLE, {**rows.article, "story_id": story_id})
+    article_id = _inserted_id(created)
+    _insert_children(conn, article_id, rows)
+    return article_id
+
+
+def _insert_children(conn: Connection, article_id: int, rows: ArticleRows) -> None:
+    _insert_ignore(conn, _URLS, "url_hash", rows.url_hashes, article_id)
+    if rows.topics:
+        conn.execute(_INSERT_TOPICS, [{**topic, "article_id": article_id} for topic in rows.topics])
+    if rows.raw is not None:
+        conn.execute(_INSERT_RAW, {**rows.raw, "article_id": article_id})
 
 
 class Band(NamedTuple):
@@ -123,7 +277,7 @@ class Saved:
 
 
 class ArticleStore:
-    def __init__(self, engine, params: StoryParams | None = None):  # type: ignore[no-untyped-def]
+    def __init__(self, engine: Engine, params: StoryParams | None = None) -> None:
         self.engine = engine
         self.params = params or StoryParams()
         self.story_seconds = 0.0  # spent placing articles in stories (for benchmarks)
@@ -136,33 +290,32 @@ class ArticleStore:
     def find_by_url(self, keys: Iterable[str]) -> int | None:
         """The stored article any of these URL keys led to."""
         with self.engine.connect() as conn:
-            return conn.scalar(_BY_URL, {"hashes": [url_hash(key) for key in keys]})
+            found = conn.scalar(_BY_URL, {"hashes": [url_hash(key) for key in keys]})
+        return None if found is None else int(found)
 
     def find_same_text(self, source: str, text_hash: str) -> int | None:
         """A stored article of *source* with this exact text (same page under another URL)."""
         with self.engine.connect() as conn:
-            return conn.scalar(_SAME_TEXT, {"source": source, "text_hash": text_hash})
+            found = conn.scalar(_SAME_TEXT, {"source": source, "text_hash": text_hash})
+        return None if found is None else int(found)
 
     def content_hash_of(self, article_id: int) -> str | None:
-        with Session(self.engine) as session:
-            return session.scalar(select(Article.content_hash).where(Article.id == article_id))
+        with self.engine.connect() as conn:
+            found = conn.scalar(_CONTENT_HASH, {"id": article_id})
+        return None if found is None else str(found)
 
     def touch(self, article_id: int, fetched_at: datetime | None) -> None:
         """Record that an unchanged article was fetched again (no refetch until it changes)."""
-        with Session(self.engine) as session:
-            session.execute(
-                update(Article)
-                .where(Article.id == article_id)
-                .values(fetched_at=fetched_at or utcnow())
-            )
-            session.commit()
+        with self.engine.connect() as conn:
+            conn.execute(_TOUCH, {"aid": article_id, "fetched": fetched_at or utcnow()})
+            conn.commit()
 
     def add_aliases(self, article_id: int, keys: Iterable[str]) -> None:
         """Remember more URLs of a stored article, so later crawls skip them before fetching."""
         hashes = list(dict.fromkeys(url_hash(key) for key in keys))
         with self.engine.connect() as conn:
             try:
-                _insert_ignore(conn, ArticleUrl.__table__, "url_hash", hashes, article_id)
+                _insert_ignore(conn, _URLS, "url_hash", hashes, article_id)
                 conn.commit()
             except IntegrityError:  # the article is gone meanwhile
                 conn.rollback()
@@ -179,20 +332,18 @@ class ArticleStore:
         turned out to carry the text already stored.
         """
         fp = item.fingerprint or fingerprint(item.text_norm, self.params)
+        rows = article_rows(item)
         for attempt in range(RETRIES):
-            # a new article goes through a bare connection (Core only: no ORM session to pay
-            # for on every statement); an update loads the article with the ORM
-            opened = Session(self.engine) if item.update_of is not None else self.engine.connect()
-            with opened as session:
+            with self.engine.connect() as conn:
                 try:
-                    if isinstance(session, Session):
-                        saved = self._update(session, item, fp)
+                    if item.update_of is not None:
+                        saved = self._update(conn, item.update_of, rows, fp)
                     else:
-                        saved = self._insert(session, item, fp)
-                    session.commit()
+                        saved = self._insert(conn, item, rows, fp)
+                    conn.commit()
                     return saved
                 except (IntegrityError, _Conflict, OperationalError) as exc:
-                    session.rollback()
+                    conn.rollback()
                     keys = (item.url_key, *item.alias_keys)
                     if item.update_of is None and self.find_by_url(keys) is not None:
                         logger.debug("%s was stored by another writer first", item.url)
@@ -205,93 +356,105 @@ class ArticleStore:
 
     # ------------------------------------------------------------------ transaction bodies
 
-    def _insert(self, session: Connection, item: ArticleItem, fp: Fingerprint) -> Saved:
+    def _insert(
+        self, conn: Connection, item: ArticleItem, rows: ArticleRows, fp: Fingerprint
+    ) -> Saved:
         started = time.perf_counter()
         now = utcnow()
-        known = self._bands(session, fp.band_keys, now)
-        story_id = self._match(session, item.content_hash, fp, known)
+        known = self._bands(conn, fp.band_keys, now)
+        story_id = self._match(conn, item.content_hash, fp, known)
         new_story = story_id is None
         story_seconds = time.perf_counter() - started
 
-        article_id = _insert_article(session, item, story_id)  # on SQLite: the write lock
-        hashes = list(dict.fromkeys(url_hash(key) for key in (item.url_key, *item.alias_keys)))
-        _insert_ignore(session, ArticleUrl.__table__, "url_hash", hashes, article_id)
+        article_id = insert_article(conn, rows, story_id)  # on SQLite: the write lock
 
         started = time.perf_counter()
         published, source = item.extracted.published, item.source
         if story_id is None:
-            story_id = self._open_story(session, article_id, source, published, now)
-            session.execute(  # the story needed the article's id first
-                update(_ARTICLES).where(_ARTICLES.c.id == article_id).values(story_id=story_id)
-            )
+            story_id = self._open_story(conn, article_id, source, published, now)
+            conn.execute(_SET_STORY, {"aid": article_id, "sid": story_id})  # needed the id first
         else:
-            self._join_story(session, story_id, article_id, source, published, now)
-        self._claim(session, fp, known, story_id, article_id, now)
+            self._join_story(conn, story_id, article_id, source, published, now)
+        self._claim(conn, fp, known, story_id, article_id, now)
         self.story_seconds += story_seconds + time.perf_counter() - started
         return Saved(article_id, story_id, new_story)
 
-    def _update(self, session: Session, item: ArticleItem, fp: Fingerprint) -> Saved | None:
-        article = session.get(Article, item.update_of, with_for_update=True)
-        if article is None:
-            raise _Conflict(f"article {item.update_of} is gone")
-        if article.content_hash == item.content_hash:
-            article.fetched_at = item.fetched_at or utcnow()
-            return None
-        session.add(
-            ArticleVersion(
-                article_id=article.id,
-                version=article.version,
-                title=article.title,
-                text=article.text,
-                content_hash=article.content_hash,
-                published_at=article.published_at,
-                fetched_at=article.fetched_at,
-            )
-        )
-        fresh = _article(item)
-        for column in ("title", "text", "title_norm", "text_norm", "content_hash", "fetched_at"):
-            setattr(article, column, getattr(fresh, column))
-        for column in ("author", "description", "image", "language"):
-            value = getattr(fresh, column)
-            if value:
-                setattr(article, column, value)
-        article.version += 1
-        article.updated_at = utcnow()
-        session.flush()
+    def _update(
+        self, conn: Connection, article_id: int, rows: ArticleRows, fp: Fingerprint
+    ) -> Saved | None:
+        """Replace a stored article's text by a changed one, as a new version.
+
+        The previous text goes to ``article_versions``; the article row gets the new values
+        (``ArticleRows.update_values``), its topics and raw page are replaced (a page no
+        longer kept is deleted: a stored page always is the one the stored text came from)
+        and URLs that newly led to it are added.
+
+        The article stays in its story (or is placed in one, when it had none) and claims the
+        band keys of its new text, so that a later copy of the NEW text finds the story and is
+        verified against the new text: keys nobody owns are inserted, keys its story already
+        owns and stale keys of any story are re-pointed at this article and seen now. Keys a
+        live story of its own owns are left to it. Band keys only the OLD text had stay where
+        they are and age out with the story window: the story's other copies may carry that
+        text, and a late copy of it should still find the story (its candidates are verified
+        against the article's current text, so a rewrite that no longer matches opens a new
+        story, as it should).
+        """
+        current = conn.execute(_ARTICLE_FOR_UPDATE, {"id": article_id}).one_or_none()
+        if current is None:
+            raise _Conflict(f"article {article_id} is gone")
         now = utcnow()
-        known = self._bands(session, fp.band_keys, now)
-        new_story = False
-        if article.story_id is None:
-            story_id = self._match(session, item.content_hash, fp, known, article.id)
+        if current.content_hash == rows.article["content_hash"]:
+            conn.execute(_TOUCH, {"aid": article_id, "fetched": rows.article["fetched_at"]})
+            return None
+        conn.execute(
+            _INSERT_VERSION,
+            {
+                "article_id": article_id,
+                "version": current.version,
+                "title": current.title,
+                "text": current.text,
+                "content_hash": current.content_hash,
+                "published_at": current.published_at,
+                "fetched_at": current.fetched_at,
+            },
+        )
+        conn.execute(
+            update(_ARTICLES)
+            .where(_ARTICLES.c.id == article_id)
+            .values(**rows.update_values(), version=_ARTICLES.c.version + 1, updated_at=now)
+        )
+        conn.execute(_DELETE_TOPICS, {"id": article_id})
+        conn.execute(_DELETE_RAW, {"id": article_id})
+        _insert_children(conn, article_id, rows)
+
+        known = self._bands(conn, fp.band_keys, now)
+        story_id, new_story = current.story_id, False
+        if story_id is None:
+            content_hash = rows.article["content_hash"]
+            story_id = self._match(conn, content_hash, fp, known, exclude=article_id)
+            source, published = current.source, current.published_at
             if story_id is None:
-                story_id = self._open_story(
-                    session, article.id, article.source, article.published_at, now
-                )
+                story_id = self._open_story(conn, article_id, source, published, now)
                 new_story = True
             else:
-                self._join_story(
-                    session, story_id, article.id, article.source, article.published_at, now
-                )
-            article.story_id = story_id
-            self._claim(session, fp, known, story_id, article.id, now)
-        else:
-            story_id = article.story_id
-            self._claim(session, fp, known, story_id, article.id, now, take_stale=False)
-        return Saved(article.id, story_id, new_story, updated=True)
+                self._join_story(conn, story_id, article_id, source, published, now)
+            conn.execute(_SET_STORY, {"aid": article_id, "sid": story_id})
+        self._claim(conn, fp, known, story_id, article_id, now, repoint_own=True)
+        return Saved(article_id, story_id, new_story, updated=True)
 
     # ------------------------------------------------------------------ stories
 
-    def _bands(self, session: _Executor, keys: Iterable[int], now: datetime) -> dict[int, Band]:
+    def _bands(self, conn: Connection, keys: Iterable[int], now: datetime) -> dict[int, Band]:
         keys = list(keys)
         if not keys:
             return {}
         cutoff = now - timedelta(days=self.params.window_days)
-        rows = session.execute(_BANDS_OF, {"keys": keys, "cutoff": cutoff})
+        rows = conn.execute(_BANDS_OF, {"keys": keys, "cutoff": cutoff})
         return {row[0]: Band(row[1], row[2], bool(row[3])) for row in rows}
 
     def _match(
         self,
-        session: _Executor,
+        conn: Connection,
         content_hash: str,
         fp: Fingerprint,
         known: dict[int, Band],
@@ -300,11 +463,12 @@ class ArticleStore:
         """The story of the first verified candidate (exact copy, or shingles that agree)."""
         # an exact copy shares the exact-text key, so it is among the candidates too
         votes = Counter(row.article_id for row in known.values() if row.live)
-        votes.pop(exclude, None)
+        if exclude is not None:
+            votes.pop(exclude, None)
         ranked = [a for a, _ in votes.most_common(self.params.max_candidates)]
         if not ranked:
             return None
-        rows = {row[0]: row for row in session.execute(_CANDIDATES, {"ids": ranked})}
+        rows = {row[0]: row for row in conn.execute(_CANDIDATES, {"ids": ranked})}
         for candidate in ranked:
             row = rows.get(candidate)
             if row is None or row[1] is None:
@@ -317,13 +481,13 @@ class ArticleStore:
 
     def _open_story(
         self,
-        session: _Executor,
+        conn: Connection,
         article_id: int,
         source: str,
         published: datetime | None,
         now: datetime,
     ) -> int:
-        created = session.execute(
+        created = conn.execute(
             _INSERT_STORY,
             {
                 "canonical_article_id": article_id,
@@ -334,11 +498,11 @@ class ArticleStore:
                 "sources": [source],
             },
         )
-        return int(created.inserted_primary_key[0])
+        return _inserted_id(created)
 
     def _join_story(
         self,
-        session: _Executor,
+        conn: Connection,
         story_id: int,
         article_id: int,
         source: str,
@@ -346,7 +510,7 @@ class ArticleStore:
         now: datetime,
     ) -> None:
         """Count the article in its story; the row is locked: joiners update it in turn."""
-        story = session.execute(_STORY_FOR_UPDATE, {"id": story_id}).one_or_none()
+        story = conn.execute(_STORY_FOR_UPDATE, {"id": story_id}).one_or_none()
         if story is None:
             raise _Conflict(f"story {story_id} is gone")
         sources, first, canonical = story
@@ -354,29 +518,33 @@ class ArticleStore:
             sources = [*(sources or []), source]
         if published is not None and (first is None or as_utc(published) < as_utc(first)):
             first, canonical = published, article_id
-        session.execute(
+        conn.execute(
             _UPDATE_STORY,
             {"sid": story_id, "now": now, "srcs": sources, "first": first, "canon": canonical},
         )
 
     def _claim(
         self,
-        session: _Executor,
+        conn: Connection,
         fp: Fingerprint,
         known: dict[int, Band],
         story_id: int,
         article_id: int,
         now: datetime,
-        take_stale: bool = True,
+        *,
+        repoint_own: bool = False,
     ) -> None:
-        """Claim the band keys no live story owns: new ones inserted, stale ones taken over.
+        """Claim the band keys no live story owns: new ones inserted, stale ones taken over;
+        with *repoint_own* (an updated text), also the keys *story_id* owns, now pointing at
+        this article.
 
-        A key claimed meanwhile by another writer makes the insert fail (primary key): the
-        whole transaction is retried and then sees that writer's story.
+        A key claimed meanwhile by another writer makes the insert fail (primary key) or the
+        take-over miss a row: the whole transaction is retried and then sees that writer's
+        story.
         """
         fresh = [key for key in fp.band_keys if key not in known]
         if fresh:
-            session.execute(
+            conn.execute(
                 _INSERT_BANDS,
                 [
                     {
@@ -388,27 +556,29 @@ class ArticleStore:
                     for key in fresh  # sorted: concurrent claimers cannot deadlock
                 ],
             )
-        if not take_stale:
+        taken = [
+            key
+            for key, band in sorted(known.items())
+            if not band.live or (repoint_own and band.story_id == story_id)
+        ]
+        if not taken:
             return
         cutoff = now - timedelta(days=self.params.window_days)
-        for key in sorted(k for k, row in known.items() if not row.live):
-            taken = session.execute(
-                update(_BANDS)
-                .where(_BANDS.c.band_key == key, _BANDS.c.seen_at < cutoff)
-                .values(story_id=story_id, article_id=article_id, seen_at=now)
-            )
-            if taken.rowcount != 1:
-                raise _Conflict(f"band {key} was taken over by another writer")
+        result = conn.execute(
+            _TAKE_BANDS,
+            {"keys": taken, "cutoff": cutoff, "sid": story_id, "aid": article_id, "now": now},
+        )
+        if result.rowcount != len(taken):
+            raise _Conflict(f"band keys of {article_id} were taken over by another writer")
 
 
 def _insert_ignore(
-    session: _Executor, table: Table, column: str, keys: list[str], article_id: int
+    conn: Connection, table: Table, column: str, keys: list[str], article_id: int
 ) -> None:
     """Insert (key, article_id) rows, skipping keys already stored: one statement."""
     if not keys:
         return
-    bind = session.get_bind() if isinstance(session, Session) else session
-    dialect = bind.dialect.name
+    dialect = conn.dialect.name
     stmt = _IGNORING.get((dialect, table.name, column))
     if stmt is None:
         if dialect == "postgresql":
@@ -416,112 +586,26 @@ def _insert_ignore(
         elif dialect == "sqlite":
             stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[column])
         else:  # pragma: no cover - the two supported databases are handled above
-            taken = set(session.scalars(select(table.c[column]).where(table.c[column].in_(keys))))
+            taken = set(conn.scalars(select(table.c[column]).where(table.c[column].in_(keys))))
             keys = [key for key in keys if key not in taken]
             if keys:
-                session.execute(
-                    insert(table), [{column: k, "article_id": article_id} for k in keys]
-                )
+                conn.execute(insert(table), [{column: k, "article_id": article_id} for k in keys])
             return
         _IGNORING[(dialect, table.name, column)] = stmt
-    session.execute(stmt, [{column: key, "article_id": article_id} for key in keys])
+    conn.execute(stmt, [{column: key, "article_id": article_id} for key in keys])
 
 
 _IGNORING: dict[tuple[str, str, str], Any] = {}  # dialect, table, column: statement
 
 
+def _inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key a single-row INSERT created."""
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - only executemany leaves it unset
+        raise RuntimeError("the INSERT reported no primary key")
+    return int(key[0])
+
+
 def _retryable(exc: OperationalError) -> bool:
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
-
-
-def _insert_article(session: _Executor, item: ArticleItem, story_id: int | None) -> int:
-    """Insert the article row (and its topics, raw page) with Core; its id."""
-    extracted = item.extracted
-    values = {
-        "source": item.source,
-        "url": item.url,
-        "url_key": item.url_key,
-        "url_hash": url_hash(item.url_key),
-        "title": item.title,
-        "text": item.text,
-        "title_norm": item.title_norm,
-        "text_norm": item.text_norm,
-        "author": extracted.author,
-        "published_at": extracted.published,
-        "date_source": extracted.date_source,
-        "language": extracted.language,
-        "description": extracted.description,
-        "image": extracted.image,
-        "categories": list(extracted.categories),
-        "tags": list(extracted.tags),
-        "content_hash": item.content_hash,
-        "fetched_at": item.fetched_at or utcnow(),
-        "story_id": story_id,
-    }
-    created = session.execute(_INSERT_ARTICLE, values)
-    article_id = int(created.inserted_primary_key[0])
-    if item.topics:
-        session.execute(
-            insert(ArticleTopic.__table__),
-            [
-                {
-                    "article_id": article_id,
-                    "topic": tag.topic,
-                    "score": tag.score,
-                    "evidence": [asdict(evidence) for evidence in tag.evidence],
-                }
-                for tag in item.topics
-            ],
-        )
-    if item.raw is not None:
-        session.execute(
-            insert(ArticleRaw.__table__).values(
-                article_id=article_id,
-                compression=item.raw_compression or "none",
-                encoding=item.encoding,
-                content_type=item.content_type,
-                content=item.raw,
-            )
-        )
-    return article_id
-
-
-def _article(item: ArticleItem) -> Article:
-    extracted = item.extracted
-    article = Article(
-        source=item.source,
-        url=item.url,
-        url_key=item.url_key,
-        url_hash=url_hash(item.url_key),
-        title=item.title,
-        text=item.text,
-        title_norm=item.title_norm,
-        text_norm=item.text_norm,
-        author=extracted.author,
-        published_at=extracted.published,
-        date_source=extracted.date_source,
-        language=extracted.language,
-        description=extracted.description,
-        image=extracted.image,
-        categories=list(extracted.categories),
-        tags=list(extracted.tags),
-        content_hash=item.content_hash,
-        fetched_at=item.fetched_at,
-    )
-    article.topics = [
-        ArticleTopic(
-            topic=tag.topic,
-            score=tag.score,
-            evidence=[asdict(evidence) for evidence in tag.evidence],
-        )
-        for tag in item.topics
-    ]
-    if item.raw is not None:
-        article.raw = ArticleRaw(
-            compression=item.raw_compression or "none",
-            encoding=item.encoding,
-            content_type=item.content_type,
-            content=item.raw,
-        )
-    return article

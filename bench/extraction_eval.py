@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 import trafilatura  # noqa: E402
 
 from crawler.extract import core as ex  # noqa: E402
+from crawler.text.encoding import decode_html  # noqa: E402
 
 DEFAULT_SHARED = REPO.parent / "shared"
 COLS = ["body_p", "body_r", "body_f1", "title_f1", "author_f1", "date_acc"]
@@ -44,8 +45,8 @@ def run_ours(cases: list[dict], data_dir: Path) -> tuple[list[dict], list[dict],
     for case in cases:
         body = gzip.decompress((data_dir / case["html"]).read_bytes())
         t0 = time.perf_counter()
-        html, _ = ex.decode_html(body)
-        result, rejected, local_day = ex._extract(html, case["url"], None, 200)
+        html, _ = decode_html(body)
+        result, rejected, local_day = ex._extract(html, case["url"], None, ex.MIN_CHARS)
         elapsed += time.perf_counter() - t0
         row_all = {"id": case["id"], "text": "", "title": None, "date": None, "author": None}
         if result is not None:

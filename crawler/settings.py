@@ -60,6 +60,6 @@ MARSAD_EXTRACT_TIMEOUT = 60  # seconds per page; a stuck worker is killed and re
 MARSAD_MIN_CHARS = 200
 MARSAD_RAW_HTML = "gzip"  # "gzip" or "none": keep each article's page for re-extraction
 MARSAD_PROGRESS = False
-# Story clusters (crawler/stories.py): copies of one article are grouped into one story.
+# Story clusters (crawler/stories/): copies of one article are grouped into one story.
 MARSAD_STORY_THRESHOLD = 0.3  # LSH similarity threshold; changing it starts a new band index
 MARSAD_STORY_WINDOW_DAYS = 14  # a copy joins a story whose band keys are younger than this

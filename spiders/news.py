@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -112,7 +112,12 @@ class NewsSpider(scrapy.Spider):
         return {SOURCE_META: source.key, DOMAINS_META: source.domains, **extra}
 
     def _entry(
-        self, source: Source, url: str, callback: Any, kind: str, depth: int = 0
+        self,
+        source: Source,
+        url: str,
+        callback: Callable[[Response], Iterator[scrapy.Request]],
+        kind: str,
+        depth: int = 0,
     ) -> scrapy.Request:
         return scrapy.Request(
             url,

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from email.message import Message
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urljoin
 from urllib.robotparser import RobotFileParser
 
@@ -32,7 +33,7 @@ NS = {
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # type: ignore[override]
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
 
 

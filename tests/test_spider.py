@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from scrapy import Request
@@ -40,11 +41,16 @@ def spider() -> NewsSpider:
     crawler = get_crawler(NewsSpider)
     spider = NewsSpider(sources=SOURCES)
     spider.crawler = crawler
-    crawler.stats.open_spider()  # type: ignore[union-attr]
+    crawler.stats.open_spider()
     return spider
 
 
-def response(url: str, body: bytes, meta_extra: dict | None = None, cls=TextResponse):  # type: ignore[no-untyped-def]
+def response(
+    url: str,
+    body: bytes,
+    meta_extra: dict[str, Any] | None = None,
+    cls: type[TextResponse] = TextResponse,
+) -> TextResponse:
     meta = {
         SOURCE_META: "atlas",
         DOMAINS_META: ("atlas.example",),
@@ -56,7 +62,7 @@ def response(url: str, body: bytes, meta_extra: dict | None = None, cls=TextResp
 
 
 def stat(spider: NewsSpider, name: str) -> int:
-    return spider.crawler.stats.get_value(f"marsad/atlas/{name}", 0)  # type: ignore[union-attr]
+    return int(spider.crawler.stats.get_value(f"marsad/atlas/{name}", 0))
 
 
 def test_feed_entries_become_article_requests_with_feed_dates(spider: NewsSpider) -> None:

@@ -13,6 +13,8 @@ import feedparser
 from dateutil import parser as dateparser
 from lxml import etree
 
+from crawler.extract.meta import to_utc
+
 logger = logging.getLogger(__name__)
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for one uncompressed file
@@ -53,9 +55,7 @@ def _parse_date(value: str | None) -> datetime | None:
         date = dateparser.isoparse(value.strip())
     except (ValueError, OverflowError):
         return None
-    if date.tzinfo is None:
-        date = date.replace(tzinfo=UTC)
-    return date.astimezone(UTC)
+    return to_utc(date)
 
 
 def _local(tag: object) -> str:

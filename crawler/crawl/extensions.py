@@ -15,8 +15,10 @@ from crawler.crawl.middlewares import SOURCE_META
 from crawler.crawl.report import count, summarize
 
 if TYPE_CHECKING:
+    from scrapy import Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
+    from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +60,11 @@ class CrawlCounters:
         else:
             count(self.stats, source, f"errors/{type(exception).__name__}")
 
-    def item_error(self, item: Any, failure: Any) -> None:
+    def item_error(self, item: Any, failure: Failure) -> None:
         logger.error("pipeline error on %s: %s", getattr(item, "url", item), failure.value)
         count(self.stats, _item_source(item), "errors/pipeline")
 
-    def spider_error(self, failure: Any, response: Response) -> None:
+    def spider_error(self, failure: Failure, response: Response) -> None:
         source = response.meta.get(SOURCE_META, "?") if response.request else "?"
         count(self.stats, source, "errors/parse")
 
@@ -75,6 +77,7 @@ class ProgressDisplay:
         from rich.live import Live
 
         self.crawler = crawler
+        self.sources: list[str] = []  # set when the spider opens
         self.console = Console(stderr=True)
         self.live = Live(console=self.console, transient=True, refresh_per_second=4)
         self.loop = task.LoopingCall(self.refresh)
@@ -88,12 +91,12 @@ class ProgressDisplay:
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
-    def spider_opened(self, spider: Any) -> None:
+    def spider_opened(self, spider: Spider) -> None:
         self.sources = list(getattr(spider, "sources", {}))
         self.live.start()
         self.loop.start(0.5)
 
-    def spider_closed(self, spider: Any) -> None:
+    def spider_closed(self, spider: Spider) -> None:
         if self.loop.running:
             self.loop.stop()
         self.live.stop()

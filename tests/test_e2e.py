@@ -7,6 +7,8 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -153,14 +155,15 @@ def test_crawl_stores_every_article_once_then_nothing_new(
     assert refetched == []
 
 
-def free_port() -> int:
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound (so no one else takes it), not listening."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        yield sock.getsockname()[1]
 
 
-def test_dead_source_fails_the_crawl_with_exit_1(tmp_path: Path) -> None:
-    port = free_port()  # nothing listens there
+def crawl_dead_source(tmp_path: Path, port: int) -> subprocess.CompletedProcess[str]:
     (tmp_path / "sources.toml").write_text(
         f'[sources.dead]\nname = "Dead"\nlang = "ar"\ndomains = ["127.0.0.1:{port}"]\n'
         f'feeds = ["http://127.0.0.1:{port}/feed"]\n',
@@ -169,7 +172,7 @@ def test_dead_source_fails_the_crawl_with_exit_1(tmp_path: Path) -> None:
     (tmp_path / "topics.toml").write_text(
         (REPO_CONFIG / "topics.toml").read_text("utf-8"), encoding="utf-8"
     )
-    proc = marsad(
+    return marsad(
         "--config",
         str(tmp_path),
         "--db",
@@ -179,6 +182,11 @@ def test_dead_source_fails_the_crawl_with_exit_1(tmp_path: Path) -> None:
         "json",
         *FAST,
     )
+
+
+def test_dead_source_fails_the_crawl_with_exit_1(tmp_path: Path) -> None:
+    with refusing_port() as port:
+        proc = crawl_dead_source(tmp_path, port)
     assert proc.returncode == 1, proc.stderr
     summary = json.loads(proc.stdout)
     (dead,) = summary["sources"]

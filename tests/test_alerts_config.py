@@ -10,7 +10,8 @@ import pytest
 
 from crawler.config import ConfigError, load_config
 from crawler.config.alerts import load_alerts, parse_alerts
-from crawler.digest.render import FSI, PDI, render_subject
+from crawler.config.subject import render_subject
+from crawler.text.bidi import FSI, PDI
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config"
 

@@ -25,7 +25,7 @@ from crawler.config import Config, load_config
 from crawler.config.alerts import AlertsConfig, parse_alerts
 from crawler.db import Article, ArticleTopic, DigestDelivery, DigestRun
 from crawler.digest import preview, run_due_rules, run_rule
-from crawler.digest.render import FSI, PDI
+from crawler.text.bidi import FSI, PDI
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config"
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -400,7 +400,8 @@ def test_cli_digest_dry_run_and_preview(tmp_path, config) -> None:  # type: igno
     base = ["--config", str(cfg), "--db", url, "digest"]
     res = runner.invoke(cli, [*base, "--dry-run"])
     assert res.exit_code == 0, res.output
-    assert "desk\tf\tdry-run\t2 items" in res.output and "[MAP — Agence" in res.output
+    # the outlet's name holds Arabic, so the terminal line isolates it
+    assert "desk\tf\tdry-run\t2 items" in res.output and f"[{FSI}MAP — Agence" in res.output
     res = runner.invoke(cli, [*base, "preview", "desk", "--out", str(tmp_path / "p.html")])
     assert res.exit_code == 0, res.output
     assert 'dir="rtl"' in (tmp_path / "p.html").read_text(encoding="utf-8")

@@ -36,8 +36,8 @@ from crawler.config import Config, ConfigError, load_config
 from crawler.config.alerts import AlertsConfig, parse_alerts
 from crawler.db import DigestDelivery
 from crawler.digest import run_rule
-from crawler.digest.channels import ChannelError, Rendered, send_email
-from crawler.digest.render import FSI, PDI
+from crawler.digest.channels import ChannelError, Rendered, send
+from crawler.text.bidi import FSI, PDI
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config"
 PASSWORD_ENV = "TEST_MARSAD_TLS_SMTP_PW"
@@ -327,7 +327,7 @@ def test_hostname_is_verified(server, pki) -> None:  # type: ignore[no-untyped-d
     smtp = replace(alerts.smtp, host="localhost")  # type: ignore[arg-type]
     rendered = Rendered(subject="مرصد", html="<p>x</p>", text="x", markdown="x", json="{}")
     with pytest.raises(ChannelError, match=r"not trusted \(Hostname mismatch"):
-        send_email(rendered, smtp, alerts.rules[0].channels[0], NOW)
+        send(rendered, alerts.rules[0].channels[0], smtp, name="desk", now=NOW)
 
 
 def test_missing_or_bad_ca_file_is_a_clear_channel_error(tmp_path, server, pki) -> None:  # type: ignore[no-untyped-def]
@@ -336,11 +336,11 @@ def test_missing_or_bad_ca_file_is_a_clear_channel_error(tmp_path, server, pki) 
     alerts = alerts_for(server, missing)
     channel = alerts.rules[0].channels[0]
     with pytest.raises(ChannelError, match=r"ca_file .*nope\.pem: no such file"):
-        send_email(rendered, alerts.smtp, channel, NOW)
+        send(rendered, channel, alerts.smtp, name="desk", now=NOW)
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate\n", encoding="utf-8")
     with pytest.raises(ChannelError, match=r"garbage\.pem: cannot load CA certificates"):
-        send_email(rendered, alerts_for(server, garbage).smtp, channel, NOW)
+        send(rendered, channel, alerts_for(server, garbage).smtp, name="desk", now=NOW)
     assert server.logins == [] and server.inbox.messages == []
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from crawler import db
 from crawler.cli import cli
-from crawler.config import load_config
+from crawler.config import Schedule, load_config
 from crawler.db import Article, ArticleRaw, ArticleUrl, CrawlRun
 from crawler.sample_site import SampleSite
 from crawler.schedule import health, runs
@@ -279,17 +279,17 @@ def test_classify_crawl_process(
 
 def test_next_due_from_history_coalesces_missed_slots(tmp_path: Path, site: SampleSite) -> None:
     write_config(site, tmp_path / "c", {"sahil-ar": "10m"})
-    source = load_config(tmp_path / "c").source("sahil-ar")
+    schedule = load_config(tmp_path / "c").source("sahil-ar").schedule
     now = T0 + timedelta(days=2)
-    assert runs.next_due(source, None, now) == now  # never run: now
-    assert runs.next_due(source, now - timedelta(minutes=3), now) == now + timedelta(minutes=7)
+    assert schedule.next_due(None, now) == now  # never run: now
+    assert schedule.next_due(now - timedelta(minutes=3), now) == now + timedelta(minutes=7)
     # two days down: one due time in the past (run once, now), not 288 missed slots
-    assert runs.next_due(source, T0, now) == T0 + timedelta(minutes=10)
+    assert schedule.next_due(T0, now) == T0 + timedelta(minutes=10)
 
-    cron = type(source)(**{**source.__dict__, "interval": None, "cron": "0 6,18 * * *"})
-    assert runs.next_due(cron, T0, now) == T0.replace(hour=18)
-    assert runs.next_due(cron, None, T0) == T0.replace(hour=18)
-    assert runs.period(cron) == timedelta(hours=12)
+    cron = Schedule.crontab("0 6,18 * * *")
+    assert cron.next_due(T0, now) == T0.replace(hour=18)
+    assert cron.next_due(None, T0) == T0.replace(hour=18)
+    assert cron.period == timedelta(hours=12)
 
 
 def test_health_flags_and_alert_hook(

@@ -121,7 +121,6 @@ def print_sources(config: Config, fmt: str) -> None:
     for column in ("key", "name", "lang", "enabled", "feeds", "sitemaps", "sections", "schedule"):
         table.add_column(column)
     for s in config.sources:
-        schedule = s.cron or (str(s.interval) if s.interval else "-")
         table.add_row(
             s.key,
             escape(s.name),
@@ -130,6 +129,6 @@ def print_sources(config: Config, fmt: str) -> None:
             str(len(s.feeds)),
             str(len(s.sitemaps)),
             str(len(s.sections)),
-            schedule,
+            s.schedule.describe(),
         )
     console.print(table)

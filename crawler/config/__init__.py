@@ -5,9 +5,10 @@ with one message that names the file, the dotted key, the offending value and th
 instead of surfacing later as a silent crawl failure.
 
 This module reads the files, validates ``sources.toml`` and assembles :class:`Config`;
-``topics.toml`` is validated in :mod:`crawler.topics_config`, and the checks both share
-(ConfigError, unknown keys, languages) live in :mod:`crawler.config_checks`. Import from
-here: the names of both are re-exported.
+``topics.toml`` is validated in :mod:`crawler.config.topics`, a source's interval or cron
+becomes a :class:`~crawler.config.schedule.Schedule`, and the checks all share (ConfigError,
+unknown keys, languages) live in :mod:`crawler.config.checks`. Import from here: their
+public names are re-exported.
 
 This module is deliberately free of Scrapy and SQLAlchemy imports.
 """
@@ -36,6 +37,7 @@ from crawler.config.checks import (
     expect_table,
     quoted_languages,
 )
+from crawler.config.schedule import Schedule, format_duration, parse_interval
 from crawler.config.topics import TOPICS_FILE, TermOptions, Topic, parse_topics
 
 logger = logging.getLogger(__name__)
@@ -45,9 +47,11 @@ __all__ = [
     "MISSING",
     "Config",
     "ConfigError",
+    "Schedule",
     "Source",
     "TermOptions",
     "Topic",
+    "format_duration",
     "load_config",
     "parse_interval",
     "parse_sources",
@@ -65,7 +69,6 @@ DEFAULT_INTERVAL = "1h"
 DEFAULT_DEPTH = 1
 
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_INTERVAL_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 _HOST_RE = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
 _TOML_POS_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -109,11 +112,20 @@ class Source:
     deny_patterns: tuple[str, ...]
     follow_patterns: tuple[str, ...]
     depth: int
-    interval: timedelta | None
-    cron: str | None
+    schedule: Schedule
     enabled: bool
     max_age_days: int | None
     encoding: str | None
+
+    @property
+    def interval(self) -> timedelta | None:
+        """The ``interval`` key (None for a cron source)."""
+        return self.schedule.interval
+
+    @property
+    def cron(self) -> str | None:
+        """The ``cron`` key, whitespace normalised (None for an interval source)."""
+        return self.schedule.cron
 
     def allows(self, url: str) -> bool:
         """True when ``url``'s host is covered by this source's ``domains``."""
@@ -151,18 +163,6 @@ def _unknown_name_message(kind: str, key: str, known: Sequence[str], file: Path)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def parse_interval(text: str) -> timedelta:
-    """Parse "90s", "15m", "2h", "1d" or combinations like "1h30m". Raises ValueError."""
-    match = _INTERVAL_RE.match(text.strip().lower()) if isinstance(text, str) else None
-    if not match or not any(match.groups()):
-        raise ValueError(f"not an interval: {text!r}")
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    delta = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    if delta < timedelta(seconds=1):
-        raise ValueError(f"interval must be at least 1s: {text!r}")
-    return delta
 
 
 def _split_domain(domain: str) -> tuple[str, int | None]:
@@ -388,20 +388,17 @@ class _SourceChecker:
                 "'1h30m' (at least 1s)",
             ) from None
 
-    def cron(self, value: Any) -> str:
+    def cron(self, value: Any) -> Schedule:
         fix = "write a 5-field crontab 'minute hour day month weekday', e.g. '*/20 6-23 * * *'"
         if not isinstance(value, str):
             raise self.err("cron", value, "expected a cron string", fix)
-        expr = " ".join(value.split())
-        if len(expr.split(" ")) != 5:
-            raise self.err("cron", value, f"expected 5 fields, got {len(expr.split())}", fix)
-        from apscheduler.triggers.cron import CronTrigger  # local: keep module import light
-
+        fields = value.split()
+        if len(fields) != 5:
+            raise self.err("cron", value, f"expected 5 fields, got {len(fields)}", fix)
         try:
-            CronTrigger.from_crontab(expr, timezone="UTC")
+            return Schedule.crontab(value)
         except ValueError as exc:
             raise self.err("cron", value, f"invalid cron expression ({exc})", fix) from None
-        return expr
 
     def boolean(self, field: str, value: Any, default: bool) -> bool:
         if value is MISSING:
@@ -489,11 +486,12 @@ def _parse_source(
     patterns = {field: c.patterns(field, get(field)) for field in _PATTERN_FIELDS}
     depth = c.depth(get("depth"))
     cron_value = get("cron")
-    cron = c.cron(cron_value) if cron_value is not MISSING else None
-    interval = None
-    if cron is None:
+    if cron_value is not MISSING:
+        schedule = c.cron(cron_value)
+    else:
         interval_value = get("interval")
         interval = c.interval(DEFAULT_INTERVAL if interval_value is MISSING else interval_value)
+        schedule = Schedule.every(interval)
     return Source(
         key=key,
         name=name,
@@ -507,8 +505,7 @@ def _parse_source(
         deny_patterns=patterns["deny_patterns"],
         follow_patterns=patterns["follow_patterns"],
         depth=depth,
-        interval=interval,
-        cron=cron,
+        schedule=schedule,
         enabled=c.boolean("enabled", get("enabled"), True),
         max_age_days=c.max_age_days(get("max_age_days")),
         encoding=c.encoding(get("encoding")),

@@ -50,6 +50,8 @@ from crawler.config import (
     resolve_config_dir,
 )
 from crawler.config.checks import check_unknown, suggest
+from crawler.config.schedule import Schedule
+from crawler.config.subject import DEFAULT_SUBJECT, SUBJECT_VARIABLES, render_subject
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +62,6 @@ FILE_FORMATS = ("html", "markdown", "json")
 APPRISE_FORMATS = ("markdown", "text", "html")
 SECURITY = ("starttls", "ssl", "none")
 UI_LANGS = ("en", "fr", "ar")
-DEFAULT_SUBJECT = "Marsad · {{ rule }} · {{ count }} · {{ date }}"
-SUBJECT_VARIABLES = ("rule", "key", "count", "articles", "date", "topics", "first_title")
 
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -120,7 +120,7 @@ class Rule:
     exclude_sources: tuple[str, ...]
     languages: tuple[str, ...]
     exclude_languages: tuple[str, ...]
-    schedule: str  # crontab or "immediate"
+    schedule: str  # crontab or "immediate", as written
     timezone: str
     subject: str
     lookback: timedelta  # how far back a channel's first run looks
@@ -128,6 +128,7 @@ class Rule:
     send_empty: bool
     lang: str  # language of the digest's own labels
     channels: tuple[Channel, ...]
+    timing: Schedule | None  # ``schedule`` parsed, in ``timezone``; None when immediate
 
     @property
     def immediate(self) -> bool:
@@ -160,15 +161,19 @@ class _Checker:
     def err(self, field: str, value: object, problem: str, fix: str) -> ConfigError:
         return ConfigError(self.file, f"{self.prefix}.{field}", value, fix, problem=problem)
 
-    def string(self, table: Mapping[str, Any], field: str, example: str, default: Any = MISSING):
-        value = table.get(field, default)
-        if value is None and default is None:
-            return None
+    def string(
+        self, table: Mapping[str, Any], field: str, example: str, default: str | None = None
+    ) -> str:
+        """A non-empty string (stripped); required unless a *default* is given."""
+        value = table.get(field, MISSING if default is None else default)
         if not isinstance(value, str) or not value.strip():
             raise self.err(
                 field, value, "expected a non-empty string", f"write {field} = {example}"
             )
         return value.strip()
+
+    def optional_string(self, table: Mapping[str, Any], field: str, example: str) -> str | None:
+        return self.string(table, field, example) if field in table else None
 
     def strings(self, table: Mapping[str, Any], field: str, example: str) -> tuple[str, ...]:
         value = table.get(field, [])
@@ -178,7 +183,9 @@ class _Checker:
             raise self.err(field, value, "expected a list of strings", f"write {field} = {example}")
         return tuple(dict.fromkeys(v.strip() for v in value))
 
-    def choice(self, table: Mapping[str, Any], field: str, choices: Sequence[str], default: str):
+    def choice(
+        self, table: Mapping[str, Any], field: str, choices: Sequence[str], default: object
+    ) -> str:
         value = table.get(field, default)
         if value not in choices:
             hint = suggest(str(value), choices)
@@ -192,7 +199,9 @@ class _Checker:
             raise self.err(field, value, "expected true or false", f"write {field} = true")
         return value
 
-    def number(self, table: Mapping[str, Any], field: str, default: float, minimum: float):
+    def number(
+        self, table: Mapping[str, Any], field: str, default: float, minimum: float
+    ) -> int | float:
         value = table.get(field, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
             raise self.err(
@@ -225,7 +234,9 @@ class _Checker:
                 )
         return langs
 
-    def known(self, field: str, keys: tuple[str, ...], known: Sequence[str] | None, kind: str):
+    def known(
+        self, field: str, keys: tuple[str, ...], known: Sequence[str] | None, kind: str
+    ) -> None:
         if known is None:
             return
         for key in keys:
@@ -248,7 +259,7 @@ def _parse_smtp(value: Any, file: str) -> SmtpSettings:
     port = c.number(value, "port", default_port, 1)
     if not isinstance(port, int) or port > 65535:
         raise c.err("port", port, "expected a port number 1-65535", f"write port = {default_port}")
-    username = c.string(value, "username", '"marsad@example.org"', default=None)
+    username = c.optional_string(value, "username", '"marsad@example.org"')
     password_env = c.env_name(value, "password_env")
     if username and not password_env:
         raise c.err(
@@ -260,7 +271,7 @@ def _parse_smtp(value: Any, file: str) -> SmtpSettings:
     sender = c.string(value, "sender", '"Marsad <marsad@example.org>"')
     if "@" not in parseaddr(sender)[1]:
         raise c.err("sender", sender, "not an email address", 'write "Marsad <alerts@example.org>"')
-    ca_file = c.string(value, "ca_file", '"/etc/marsad/smtp-ca.pem"', default=None)
+    ca_file = c.optional_string(value, "ca_file", '"/etc/marsad/smtp-ca.pem"')
     if ca_file is not None and security == "none":
         raise c.err(
             "ca_file",
@@ -302,7 +313,7 @@ def _parse_channel(name: str, value: Any, file: str, prefix: str) -> Channel:
                     raise c.err(field, address, "not an email address", "write name@example.org")
         return Channel(name=name, type=kind, to=to, bcc=bcc)
     if kind == "apprise":
-        url = c.string(value, "url", '"json://127.0.0.1:8080/hook"', default=None)
+        url = c.optional_string(value, "url", '"json://127.0.0.1:8080/hook"')
         url_env = c.env_name(value, "url_env")
         if bool(url) == bool(url_env):
             raise c.err(
@@ -327,29 +338,27 @@ def _parse_channel(name: str, value: Any, file: str, prefix: str) -> Channel:
     return Channel(name=name, type=kind, path=path, format=fmt)
 
 
-def _parse_schedule(c: _Checker, table: Mapping[str, Any], timezone: str) -> str:
+def _parse_schedule(
+    c: _Checker, table: Mapping[str, Any], timezone: str
+) -> tuple[str, Schedule | None]:
+    """The schedule as written (normalised) and parsed (None for "immediate")."""
     value = table.get("schedule", MISSING)
     fix = f'write schedule = "0 7 * * *" (crontab: minute hour day month weekday) or "{IMMEDIATE}"'
     if not isinstance(value, str) or not value.strip():
         raise c.err("schedule", value, "expected a cron string or 'immediate'", fix)
     expr = " ".join(value.split())
     if expr == IMMEDIATE:
-        return expr
+        return expr, None
     if len(expr.split()) != 5:
         raise c.err("schedule", value, f"expected 5 fields, got {len(expr.split())}", fix)
-    from apscheduler.triggers.cron import CronTrigger  # local: keep module import light
-
     try:
-        CronTrigger.from_crontab(expr, timezone=timezone)
+        return expr, Schedule.crontab(expr, timezone)
     except ValueError as exc:
         raise c.err("schedule", value, f"invalid cron expression ({exc})", fix) from None
-    return expr
 
 
 def _parse_subject(c: _Checker, table: Mapping[str, Any]) -> str:
     subject = c.string(table, "subject", f'"{DEFAULT_SUBJECT}"', default=DEFAULT_SUBJECT)
-    from crawler.digest.render import render_subject  # jinja2 only when rules exist
-
     sample = dict.fromkeys(SUBJECT_VARIABLES, "x")
     try:
         render_subject(subject, sample)
@@ -416,18 +425,26 @@ def _parse_rule(
     max_items = c.number(value, "max_items", 100, 1)
     if not isinstance(max_items, int):
         raise c.err("max_items", max_items, "expected a whole number", "write max_items = 100")
+    # checked in this order, so a file with several mistakes reports the same one first
+    name = c.string(value, "name", '"Morocco – Israel"', default=key)
+    enabled = c.boolean(value, "enabled", True)
+    match = c.choice(value, "match", ("any", "all"), "any")
+    min_score = float(c.number(value, "min_score", 0.0, 0.0))
+    languages = c.languages(value, "languages")
+    exclude_languages = c.languages(value, "exclude_languages")
+    schedule, timing = _parse_schedule(c, value, timezone)
     return Rule(
         key=key,
-        name=c.string(value, "name", '"Morocco – Israel"', default=key),
-        enabled=c.boolean(value, "enabled", True),
+        name=name,
+        enabled=enabled,
         topics=rule_topics,
-        match=c.choice(value, "match", ("any", "all"), "any"),
-        min_score=float(c.number(value, "min_score", 0.0, 0.0)),
+        match=match,
+        min_score=min_score,
         sources=include,
         exclude_sources=exclude,
-        languages=c.languages(value, "languages"),
-        exclude_languages=c.languages(value, "exclude_languages"),
-        schedule=_parse_schedule(c, value, timezone),
+        languages=languages,
+        exclude_languages=exclude_languages,
+        schedule=schedule,
         timezone=timezone,
         subject=_parse_subject(c, value),
         lookback=lookback,
@@ -435,6 +452,7 @@ def _parse_rule(
         send_empty=c.boolean(value, "send_empty", False),
         lang=c.choice(value, "lang", UI_LANGS, "en"),
         channels=channels,
+        timing=timing,
     )
 
 

@@ -8,9 +8,9 @@ Public surface::
 
 **What a rule matches.** Articles fetched in the window, tagged with the rule's topics (any or
 all) at ``score >= min_score``, from the included and not excluded sources and languages.
-Copies of one story (``articles.story_id``, when the stories feature is present) become one
-item: the story's canonical article when it passes the rule's source/language filters,
-otherwise the earliest matching copy, with "carried by N outlets". Items are grouped under
+Copies of one story (``articles.story_id``) become one item: the story's canonical article
+when it passes the rule's source/language filters, otherwise the earliest matching copy, with
+"carried by N outlets". Items are grouped under
 their best-scoring topic, in the rule's topic order.
 
 **Exactly once, per channel.** Delivery is tracked per (rule, channel, article) in
@@ -50,18 +50,26 @@ from sqlalchemy.orm import Session
 from crawler import db
 from crawler.config import Config
 from crawler.config.alerts import AlertsConfig, Channel, Rule, load_alerts
-from crawler.db import Article, ArticleTopic, DigestChannelResult, DigestDelivery, DigestRun
-from crawler.digest.channels import ChannelError, Rendered, send_apprise, send_email, write_file
+from crawler.config.subject import render_subject
+from crawler.db import (
+    Article,
+    ArticleTopic,
+    DigestChannelResult,
+    DigestDelivery,
+    DigestRun,
+    Story,
+)
+from crawler.digest.channels import ChannelError, Rendered, send
 from crawler.digest.render import (
     Digest,
     DigestItem,
     DigestSection,
+    Segment,
     highlight,
     local_time,
     render_html,
     render_json,
     render_markdown,
-    render_subject,
     render_text,
     subject_context,
 )
@@ -129,11 +137,6 @@ def _passes(rule: Rule, source: str, language: str | None) -> bool:
     if rule.languages and language not in rule.languages:
         return False
     return not (language and language in rule.exclude_languages)
-
-
-def _story_model() -> Any:
-    """The Story model when the stories feature is present (read defensively)."""
-    return getattr(db, "Story", None) if hasattr(Article, "story_id") else None
 
 
 def _matches(
@@ -208,7 +211,7 @@ def select_items(
     for chunk in _chunks(sorted(matches)):
         for article in session.scalars(select(Article).where(Article.id.in_(chunk))):
             articles[article.id] = article
-    story_of = {a.id: getattr(a, "story_id", None) for a in articles.values()}
+    story_of = {a.id: a.story_id for a in articles.values()}
     if channel is not None:
         story_ids = sorted({s for s in story_of.values() if s is not None})
         done_articles, done_stories = _delivered(
@@ -243,13 +246,10 @@ def _build_items(
     groups: list[tuple[tuple[str, int], list[Article]]],
     matches: dict[int, dict[str, float]],
 ) -> list[DigestItem]:
-    story_model = _story_model()
-    stories: dict[int, Any] = {}
+    stories: dict[int, Story] = {}
     story_ids = [key[1] for key, _ in groups if key[0] == "s"]
-    if story_model is not None and story_ids:
-        for chunk in _chunks(story_ids):
-            for story in session.scalars(select(story_model).where(story_model.id.in_(chunk))):
-                stories[story.id] = story
+    for chunk in _chunks(story_ids):
+        stories.update((s.id, s) for s in session.scalars(select(Story).where(Story.id.in_(chunk))))
     names = {s.key: s.name for s in config.sources}
     labels = {t.key: t.label for t in config.topics}
     tz = rule.tz
@@ -270,7 +270,7 @@ def _build_items(
             for topic, score in matches[a.id].items():
                 scores[topic] = max(score, scores.get(topic, 0.0))
         topics = sorted(scores, key=lambda t: (-scores[t], rule.topics.index(t)))
-        outlet_keys = list(getattr(story, "sources", None) or []) if story else []
+        outlet_keys = list(story.sources or []) if story is not None else []
         for a in [head, *group]:
             if a.source not in outlet_keys:
                 outlet_keys.append(a.source)
@@ -292,16 +292,12 @@ def _build_items(
     return items
 
 
-def _excerpt(head: Article, group: list[Article], topics: list[str]) -> list:
+def _excerpt(head: Article, group: list[Article], topics: list[str]) -> list[Segment]:
     """A text snippet from the evidence (head's first, else a copy's), terms highlighted."""
     wanted = set(topics)
     for article in [head, *group]:
         evidence = [
-            ev
-            for tag in article.topics
-            if tag.topic in wanted
-            for ev in (tag.evidence or [])
-            if isinstance(ev, dict)
+            ev for tag in article.topics if tag.topic in wanted for ev in (tag.evidence or [])
         ]
         terms = sorted({str(ev.get("term", "")) for ev in evidence if ev.get("term")})
         in_text = sorted(
@@ -367,8 +363,8 @@ def _window_start(session: Session, rule: Rule, channel: str, now: datetime) -> 
 
 
 def _release_stale_claims(engine: Engine, rule: Rule, now: datetime) -> None:
-    with Session(engine) as session, session.begin():
-        stale = session.execute(
+    with engine.begin() as connection:
+        stale = connection.execute(
             delete(DigestDelivery).where(
                 DigestDelivery.rule == rule.key,
                 DigestDelivery.status == "claimed",
@@ -382,16 +378,6 @@ def _release_stale_claims(engine: Engine, rule: Rule, now: datetime) -> None:
             rule.key,
             stale,
         )
-
-
-def _deliver(
-    rule: Rule, channel: Channel, alerts: AlertsConfig, rendered: Rendered, now: datetime
-) -> str:
-    if channel.type == "email":
-        return send_email(rendered, alerts.smtp, channel, now)
-    if channel.type == "apprise":
-        return send_apprise(rendered, channel)
-    return write_file(rendered, channel, rule.key, now.astimezone(rule.tz))
 
 
 def _run_channel(
@@ -445,7 +431,7 @@ def _run_channel(
         DigestDelivery.status == "claimed",
     )
     try:
-        outcome.detail = _deliver(rule, channel, alerts, rendered, now)
+        outcome.detail = send(rendered, channel, alerts.smtp, name=rule.key, now=now, tz=rule.tz)
     except Exception as exc:  # any failure: release the claims, the items stay pending
         if not isinstance(exc, ChannelError):
             logger.exception("rule %s channel %s: unexpected error", rule.key, channel.name)
@@ -557,10 +543,8 @@ def preview(
 def is_due(session: Session, rule: Rule, now: datetime) -> bool:
     """True when a fire time of the rule's cron schedule passed since its last scheduled run
     (missed fires coalesce into one run; a never-run rule catches one within MISFIRE_GRACE)."""
-    if rule.immediate or not rule.enabled:
+    if rule.timing is None or not rule.enabled:  # "immediate" rules run after crawls instead
         return False
-    from apscheduler.triggers.cron import CronTrigger
-
     last = session.scalar(
         select(DigestRun.started_at)
         .where(DigestRun.rule == rule.key, DigestRun.trigger == "schedule")
@@ -568,8 +552,7 @@ def is_due(session: Session, rule: Rule, now: datetime) -> bool:
         .limit(1)
     )
     after = db.as_utc(last) + timedelta(seconds=1) if last else now - MISFIRE_GRACE
-    trigger = CronTrigger.from_crontab(rule.schedule, timezone=rule.tz)
-    fire = trigger.get_next_fire_time(None, after.astimezone(rule.tz))
+    fire = rule.timing.next_fire(after)
     return fire is not None and fire <= now
 
 

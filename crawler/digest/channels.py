@@ -1,9 +1,10 @@
-"""Deliver a rendered digest through one channel: SMTP e-mail, an apprise URL, or a file.
+"""Deliver a rendered message through one channel: SMTP e-mail, an apprise URL, or a file.
 
-Each sender either returns (the channel accepted the digest) or raises :class:`ChannelError`
-with a one-line reason; :mod:`crawler.digest` turns that into "sent" or "failed, items stay
-pending". Secrets (SMTP password, apprise URLs given by ``url_env``) are read from the
-environment at send time and never logged.
+:func:`send` is the one entry point, for alert digests (:mod:`crawler.digest`) and
+source-health alerts (:mod:`crawler.schedule.notify`) alike. It either returns (the channel
+accepted the message) or raises :class:`ChannelError` with a one-line reason; the digest turns
+that into "sent" or "failed, items stay pending". Secrets (SMTP password, apprise URLs given
+by ``url_env``) are read from the environment at send time and never logged.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import ssl
 import tempfile
 import warnings
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from types import ModuleType
 
 from crawler.config.alerts import Channel, SmtpSettings
 
@@ -38,6 +40,27 @@ class Rendered:
     text: str
     markdown: str
     json: str
+
+
+def send(
+    rendered: Rendered,
+    channel: Channel,
+    smtp: SmtpSettings | None,
+    *,
+    name: str,
+    now: datetime,
+    tz: tzinfo = UTC,
+) -> str:
+    """Deliver *rendered* through *channel*; returns a note for the record ("" when none).
+
+    *name* (the rule's key, or "health") and *now* in *tz* fill a file channel's ``{rule}``,
+    ``{date}`` and ``{time}``. Raises :class:`ChannelError` when the channel refuses it.
+    """
+    if channel.type == "email":
+        return _send_email(rendered, smtp, channel, now)
+    if channel.type == "apprise":
+        return _send_apprise(rendered, channel)
+    return _write_file(rendered, channel, name, now.astimezone(tz))
 
 
 def _secret(name: str, what: str) -> str:
@@ -79,7 +102,7 @@ def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
         ) from exc
 
 
-def send_email(
+def _send_email(
     rendered: Rendered, smtp: SmtpSettings | None, channel: Channel, now: datetime
 ) -> str:
     if smtp is None:
@@ -127,7 +150,7 @@ def send_email(
     return ""
 
 
-def _apprise():  # type: ignore[no-untyped-def]
+def _apprise() -> ModuleType:
     import apprise
 
     # apprise loads all its plugins on first use, and its e-mail plugin imports the stdlib
@@ -139,7 +162,7 @@ def _apprise():  # type: ignore[no-untyped-def]
     return apprise
 
 
-def send_apprise(rendered: Rendered, channel: Channel) -> str:
+def _send_apprise(rendered: Rendered, channel: Channel) -> str:
     apprise = _apprise()
     url = channel.url or _secret(channel.url_env or "", f"apprise URL of {channel.name}")
     notifier = apprise.Apprise()
@@ -158,7 +181,7 @@ def send_apprise(rendered: Rendered, channel: Channel) -> str:
 _FILE_BODY = {"html": "html", "markdown": "markdown", "json": "json"}
 
 
-def write_file(rendered: Rendered, channel: Channel, rule: str, now_local: datetime) -> str:
+def _write_file(rendered: Rendered, channel: Channel, rule: str, now_local: datetime) -> str:
     """Write atomically (temporary file + rename); returns the path written."""
     assert channel.path is not None
     path = Path(

@@ -1,28 +1,26 @@
-"""Render a digest (HTML e-mail, plain text, Markdown, JSON, subject line). Pure: no database.
+"""Render a digest (HTML e-mail, plain text, Markdown, JSON). Pure: no database.
 
 Every crawled string reaches HTML through Jinja2 autoescaping (templates in
-``crawler/templates/``); Markdown output escapes its own metacharacters; plain text and
-subjects wrap right-to-left values in Unicode isolates (FSI ... PDI) so a French subject
-with an Arabic title, or an Arabic title after a Latin outlet name, keeps its word order.
+``crawler/digest/templates/``); Markdown output escapes its own metacharacters; plain text
+wraps right-to-left values in Unicode isolates (:func:`crawler.text.bidi.isolate`) so an
+Arabic title after a Latin outlet name keeps its word order. The subject line is a template
+of ``alerts.toml``, rendered by :mod:`crawler.config.subject` from :func:`subject_context`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from jinja2.sandbox import SandboxedEnvironment
 
 from crawler.tagging import TOKEN_RE, term_keys, token_key
+from crawler.text.bidi import RTL_LANGS, clean_line, direction, isolate
 
-FSI, PDI = "\u2068", "\u2069"  # first-strong isolate / pop directional isolate
-RTL_LANGS = frozenset({"ar", "fa", "he", "ur"})
 EXCERPT_CHARS = 240
 
 LABELS: dict[str, dict[str, str]] = {
@@ -60,7 +58,7 @@ class DigestItem:
 
     @property
     def dir(self) -> str:
-        return "rtl" if (self.lang or "") in RTL_LANGS or _is_rtl(self.title) else "ltr"
+        return direction(self.title, self.lang)
 
 
 @dataclass
@@ -92,41 +90,6 @@ class Digest:
         return LABELS.get(self.lang, LABELS["en"])
 
 
-# --------------------------------------------------------------------------- bidi
-
-
-def _strong(text: str) -> str | None:
-    for ch in text:
-        kind = unicodedata.bidirectional(ch)
-        if kind == "L":
-            return "ltr"
-        if kind in ("R", "AL"):
-            return "rtl"
-    return None
-
-
-def _is_rtl(text: str) -> bool:
-    return _strong(text) == "rtl"
-
-
-def _has_rtl(text: str) -> bool:
-    return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text)
-
-
-def isolate(value: Any) -> str:
-    """Wrap text containing right-to-left letters in FSI ... PDI (plain text and subjects)."""
-    text = clean_text(str(value))
-    return f"{FSI}{text}{PDI}" if _has_rtl(text) else text
-
-
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_text(text: str) -> str:
-    """One line, no control characters or stray bidi overrides from crawled content."""
-    return " ".join(_CONTROL_RE.sub(" ", text).split())
-
-
 # --------------------------------------------------------------------------- excerpts
 
 
@@ -136,7 +99,7 @@ def highlight(snippet: str, terms: list[str], limit: int = EXCERPT_CHARS) -> lis
     Matching mirrors the tagger loosely: a token is marked when its matching form equals a
     term key or contains one of at least three letters (Arabic clitics, plurals).
     """
-    snippet = clean_text(snippet)
+    snippet = clean_line(snippet)
     if len(snippet) > limit:
         cut = snippet.rfind(" ", 0, limit)
         snippet = snippet[: cut if cut > limit // 2 else limit] + " …"
@@ -184,27 +147,8 @@ def _env() -> Environment:
     )
     env.filters["isolate"] = isolate
     env.filters["md"] = md_escape
-    env.filters["clean"] = clean_text
+    env.filters["clean"] = clean_line
     return env
-
-
-@cache
-def _subject_env() -> SandboxedEnvironment:
-    # Subjects come from the configuration (trusted) but are rendered in a sandbox anyway;
-    # ``finalize`` isolates every interpolated value that carries right-to-left text.
-    return SandboxedEnvironment(
-        autoescape=False, undefined=StrictUndefined, finalize=_finalize_subject_value
-    )
-
-
-def _finalize_subject_value(value: Any) -> Any:
-    return isolate(value) if isinstance(value, str) else value
-
-
-def render_subject(template: str, context: dict[str, Any]) -> str:
-    """The subject line: one line, values with Arabic isolated (FSI ... PDI)."""
-    text = _subject_env().from_string(template).render(**context)
-    return " ".join(text.replace("\r", " ").replace("\n", " ").split())
 
 
 def subject_context(digest: Digest) -> dict[str, Any]:
@@ -216,7 +160,7 @@ def subject_context(digest: Digest) -> dict[str, Any]:
         "articles": sum(len(item.article_ids) for item in items),
         "date": digest.generated.split(" ")[0],
         "topics": ", ".join(s.label for s in digest.sections if s.items),
-        "first_title": clean_text(items[0].title) if items else "",
+        "first_title": clean_line(items[0].title) if items else "",
     }
 
 
@@ -242,11 +186,14 @@ def render_json(digest: Digest) -> str:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+# The characters crawler.text.bidi.clean_line removes, without joining lines: Markdown keeps
+# the spacing and line breaks of the value.
+_MD_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
 def md_escape(value: Any) -> str:
     """Markdown-safe text: metacharacters backslash-escaped, control characters dropped."""
-    return _MD_SPECIAL.sub(r"\\\1", _CONTROL_RE.sub(" ", str(value)))
+    return _MD_SPECIAL.sub(r"\\\1", _MD_CONTROL_RE.sub(" ", str(value)))
 
 
 def local_time(value: datetime | None, tz: Any) -> str | None:

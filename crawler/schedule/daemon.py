@@ -3,8 +3,9 @@
 * Leadership: ``leader_lock`` takes a lock that dies with the process holding it: a
   session-level advisory lock on a dedicated PostgreSQL connection, or ``flock`` on a file
   next to the SQLite database. A daemon that cannot take it waits as standby and polls.
-* Due times come from the ``crawl_runs`` table (``crawler/runs.py``), never from an in-memory
-  job store, so a restarted or newly promoted scheduler runs an overdue source once, now.
+* Due times come from each source's ``Schedule`` and the ``crawl_runs`` table
+  (``crawler/schedule/runs.py``), never from an in-memory job store, so a restarted or newly
+  promoted scheduler runs an overdue source once, now.
 * APScheduler 3.x triggers the jobs with ``coalesce=True``, ``max_instances=1`` and a generous
   ``misfire_grace_time``; a semaphore caps parallel crawls (``max_parallel``).
 * Each crawl is ``python -m crawler ... crawl SOURCE --format json`` in its own process group
@@ -37,8 +38,6 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -218,9 +217,9 @@ def crawl_command(
 
 
 def _guarded(command: list[str]) -> list[str]:
-    if sys.platform.startswith("linux"):
-        return [sys.executable, "-c", _GUARD, str(os.getpid()), *command]
-    return command
+    if not sys.platform.startswith("linux"):  # the guard needs Linux's prctl
+        return command
+    return [sys.executable, "-c", _GUARD, str(os.getpid()), *command]
 
 
 def _alive(pid: int) -> bool:
@@ -425,19 +424,14 @@ class CrawlDaemon:
             last = runs.last_started(session, self.sources)
         self._overdue.clear()
         for key, source in self.sources.items():
-            due = runs.next_due(source, last.get(key), now)
+            due = source.schedule.next_due(last.get(key), now)
             first = max(due, now)
             if due <= now:
                 self._overdue[key] = (due, "overdue" if key in last else "first")
-            period = runs.period(source)
-            trigger: IntervalTrigger | CronTrigger
-            if source.cron:
-                trigger = CronTrigger.from_crontab(source.cron, timezone=UTC)
-            else:
-                trigger = IntervalTrigger(seconds=period.total_seconds(), start_date=first)
+            period = source.schedule.period
             scheduler.add_job(
                 crawl_job,
-                trigger,
+                source.schedule.trigger(first),
                 args=[self.id, key],
                 id=key,
                 name=f"crawl {key}",
@@ -556,10 +550,10 @@ class CrawlDaemon:
                 self._children.pop(source.key, None)
         verdict = runs.classify(result, source.key)
         with Session(self.engine) as session, session.begin():
-            run = session.get(CrawlRun, run_id)
-            assert run is not None
-            runs.finish_run(session, run, verdict, exit_code=result.exit_code)
-            summary = runs.run_to_dict(run)
+            finished = session.get(CrawlRun, run_id)
+            assert finished is not None
+            runs.finish_run(session, finished, verdict, exit_code=result.exit_code)
+            summary = runs.run_to_dict(finished)
         level = logging.INFO if verdict.outcome in (runs.OK, runs.INTERRUPTED) else logging.WARNING
         logger.log(
             level,

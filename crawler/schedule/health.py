@@ -24,14 +24,13 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from crawler.config import Source
+from crawler.config import Source, format_duration
 from crawler.db import CrawlRun, as_utc
 from crawler.schedule import runs
 
 logger = logging.getLogger(__name__)
 
 FAILING, BLOCKED, ZERO_YIELD, OVERDUE = "failing", "blocked", "zero_yield", "overdue"
-FLAGS: tuple[str, ...] = (FAILING, BLOCKED, ZERO_YIELD, OVERDUE)
 
 
 @dataclass(frozen=True)
@@ -59,33 +58,12 @@ class SourceHealth:
     flags: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def healthy(self) -> bool:
-        return not self.flags
-
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("last_run_at", "last_success_at", "next_due"):
             value = data[key]
             data[key] = value.isoformat() if value is not None else None
         return data
-
-
-def schedule_text(source: Source) -> str:
-    if source.cron:
-        return f"cron {source.cron}"
-    interval = source.interval or timedelta(hours=1)
-    return f"every {_human(interval)}"
-
-
-def _human(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return "".join(parts) or "0s"
 
 
 def assess_source(
@@ -95,11 +73,11 @@ def assess_source(
     policy: HealthPolicy = HealthPolicy(),
 ) -> SourceHealth:
     """Health of one source from its runs, newest first."""
-    health = SourceHealth(source.key, source.enabled, schedule_text(source))
+    health = SourceHealth(source.key, source.enabled, source.schedule.describe())
     if history:
         health.last_run_at = as_utc(history[0].started_at)
         health.last_outcome = history[0].outcome
-        health.next_due = runs.next_due(source, health.last_run_at, now)
+        health.next_due = source.schedule.next_due(health.last_run_at, now)
     finished = [r for r in history if r.outcome not in (runs.RUNNING, runs.INTERRUPTED)]
     for run in finished:
         if run.outcome in runs.FAILURES:
@@ -148,8 +126,8 @@ def assess_source(
         )
     if health.next_due is not None and history[0].outcome != runs.RUNNING:
         late = now - health.next_due
-        if late > policy.overdue_grace + runs.period(source) / 2:
-            flag(OVERDUE, f"due since {health.next_due.isoformat()} ({_human(late)} late)")
+        if late > policy.overdue_grace + source.schedule.period / 2:
+            flag(OVERDUE, f"due since {health.next_due.isoformat()} ({format_duration(late)} late)")
     return health
 
 
@@ -173,7 +151,7 @@ def assess(
 @dataclass(frozen=True)
 class HealthAlert:
     source: str
-    flag: str  # one of FLAGS
+    flag: str  # FAILING, BLOCKED, ZERO_YIELD or OVERDUE
     message: str
     at: datetime
     health: SourceHealth | None = None

@@ -8,18 +8,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 
-from crawler.config.alerts import AlertsConfig, Channel
-from crawler.digest.channels import ChannelError, Rendered, send_apprise, send_email, write_file
+from crawler.config.alerts import AlertsConfig
+from crawler.digest.channels import ChannelError, Rendered, send
 from crawler.schedule.health import HealthAlert
+from crawler.text.bidi import FSI, PDI
 
 logger = logging.getLogger(__name__)
-
-FSI, PDI = "\u2068", "\u2069"  # bidi isolates: an Arabic source name cannot reorder the line
 
 
 def render_alerts(alerts: Sequence[HealthAlert]) -> Rendered:
     """Every format a channel may need; source names and messages are escaped in HTML."""
     subject = f"Marsad health: {len(alerts)} source problem(s)"
+    # every source name isolated, Latin ones too: an Arabic name cannot reorder the line
     lines = [f"{FSI}{a.source}{PDI} is {a.flag}: {a.message}" for a in alerts]
     items = "".join(
         f'<li><b dir="auto">{escape(a.source)}</b> is <b>{escape(a.flag)}</b>: '
@@ -56,14 +56,6 @@ class ChannelNotifier:
         now = datetime.now(UTC)
         for channel in self.config.health_channels:
             try:
-                self._send(rendered, channel, now)
+                send(rendered, channel, self.config.smtp, name="health", now=now)
             except ChannelError as exc:
                 logger.error("health alert channel %s failed: %s", channel.name, exc)
-
-    def _send(self, rendered: Rendered, channel: Channel, now: datetime) -> None:
-        if channel.type == "email":
-            send_email(rendered, self.config.smtp, channel, now)
-        elif channel.type == "apprise":
-            send_apprise(rendered, channel)
-        else:
-            write_file(rendered, channel, "health", now)

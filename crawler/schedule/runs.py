@@ -1,8 +1,9 @@
-"""Crawl run history: recording runs, classifying how a crawl process ended, and due times.
+"""Crawl run history: recording runs, classifying how a crawl process ended.
 
 The database, not an in-memory job store, is the scheduler's memory: a source's next run is
-due one period after its latest recorded start, so after any downtime an overdue source runs
-once, promptly, however many slots it missed. Functions take a Session and never commit it.
+due (``Source.schedule.next_due``) after its latest recorded start (:func:`last_started`), so
+after any downtime an overdue source runs once, promptly, however many slots it missed.
+Functions take a Session and never commit it.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.config import Source
 from crawler.db import Article, CrawlRun, as_utc
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,6 @@ FAILED = "failed"
 TIMED_OUT = "timed_out"
 INTERRUPTED = "interrupted"
 CRASHED = "crashed"
-OUTCOMES: tuple[str, ...] = (RUNNING, OK, FAILED, TIMED_OUT, INTERRUPTED, CRASHED)
 #: outcomes that count against a source's health (interrupted is our doing, not the site's)
 FAILURES = frozenset({FAILED, TIMED_OUT, CRASHED})
 
@@ -196,7 +195,7 @@ def last_started(session: Session, sources: Iterable[str] | None = None) -> dict
     query = select(CrawlRun.source, func.max(CrawlRun.started_at)).group_by(CrawlRun.source)
     if sources is not None:
         query = query.where(CrawlRun.source.in_(list(sources)))
-    return {source: as_utc(when) for source, when in session.execute(query) if when is not None}
+    return {source: as_utc(when) for source, when in session.execute(query)}
 
 
 def recent_runs(
@@ -235,36 +234,3 @@ def run_to_dict(run: CrawlRun) -> dict[str, Any]:
         "error_summary": run.error_summary,
         "scheduler": run.scheduler,
     }
-
-
-# --------------------------------------------------------------------------- due times
-
-
-def next_due(source: Source, last_start: datetime | None, now: datetime) -> datetime:
-    """When *source* should next start, given its latest recorded start.
-
-    Interval sources: one interval after the last start, or now when never run. Cron sources:
-    the first slot after the last start, or the next slot from now when never run. A result
-    before *now* means overdue: the caller runs it once, now (missed slots coalesce).
-    """
-    if source.cron:
-        from apscheduler.triggers.cron import CronTrigger
-
-        trigger = CronTrigger.from_crontab(source.cron, timezone=UTC)
-        after = (last_start + timedelta(microseconds=1)) if last_start else now
-        fire = trigger.get_next_fire_time(None, after)
-        return fire if fire is not None else now + timedelta(days=365)
-    interval = source.interval or timedelta(hours=1)
-    return now if last_start is None else last_start + interval
-
-
-def period(source: Source) -> timedelta:
-    """The source's cadence: its interval, or the gap between its next two cron slots."""
-    if source.cron:
-        from apscheduler.triggers.cron import CronTrigger
-
-        trigger = CronTrigger.from_crontab(source.cron, timezone=UTC)
-        first = trigger.get_next_fire_time(None, datetime.now(UTC))
-        second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
-        return (second - first) if first and second else timedelta(days=1)
-    return source.interval or timedelta(hours=1)

@@ -349,14 +349,21 @@ def test_parse_settings() -> None:
         parse_settings(["=1"])
 
 
-def test_state_engine_is_disposed_even_when_the_command_fails(tmp_path: Path) -> None:
-    state = State(db_option=f"sqlite:///{tmp_path / 's.db'}")
-    disposed = []
-    with pytest.raises(RuntimeError), state.engine() as engine:
-        original = engine.dispose
-        engine.dispose = lambda *a, **k: (disposed.append(True), original())  # type: ignore[method-assign]
-        raise RuntimeError("boom")
-    assert disposed == [True]
+def test_state_engine_is_disposed_even_when_the_command_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Engine:
+        disposed = False
+
+        def dispose(self) -> None:
+            self.disposed = True
+
+    opened = Engine()
+    monkeypatch.setattr(db, "make_engine", lambda url, create=True: opened)
+    with pytest.raises(RuntimeError), State(db_option="sqlite://").engine() as engine:
+        assert engine is opened and not opened.disposed
+        raise RuntimeError("the command failed")
+    assert opened.disposed
 
 
 def test_state_db_url_defaults_like_the_library(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gzip
 import json
 from pathlib import Path
@@ -14,6 +15,8 @@ from crawler import db
 from crawler.cli import COMMANDS as COMMANDS_TABLE
 from crawler.cli import cli, load_command
 from crawler.cli.common import State, UsageError, parse_settings, select_sources
+
+REPO = Path(__file__).resolve().parents[1]
 
 ARTICLE = """<!doctype html><html lang="ar" dir="rtl"><head><meta charset="windows-1256">
 <title>القوات المسلحة الملكية تجري مناورات مع الجيش الإسرائيلي - صوت الأطلس</title>
@@ -103,6 +106,26 @@ def test_top_level_help_lists_every_command_with_its_help(runner: CliRunner) -> 
         assert f"  {name} " in result.output
     assert "Full-text search of stored articles" in result.output
     assert f"(default: {db.DEFAULT_DB_URL})" in " ".join(result.output.split())
+
+
+def test_command_modules_never_import_from_the_group_module() -> None:
+    """The group imports its command modules lazily; they take what they share from
+    crawler.cli.common, never from crawler/cli/__init__.py (that was an import cycle)."""
+    offenders = []
+    for path in sorted((REPO / "crawler" / "cli").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            if "crawler.cli" in names:
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, offenders
 
 
 def test_an_unknown_command_is_a_usage_error(runner: CliRunner) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from crawler.cli import output
 from crawler.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -19,6 +18,7 @@ from crawler.cli.common import (
     select_sources,
     settings_option,
 )
+from crawler.cli.output import print_articles, print_summary, safe_url
 
 
 @click.command()
@@ -53,7 +53,7 @@ def crawl(
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        output.print_summary(result)
+        print_summary(result)
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)
 
 
@@ -107,9 +107,7 @@ def demo(state: State, demo_db: str, fmt: str) -> None:
             )
         )
     else:
-        output.print_summary(result)
-        output.print_articles(articles)
-        click.echo(
-            f"\nDemo database: {output.safe_url(demo_db)}  (run `marsad --db {demo_db} ...`)"
-        )
+        print_summary(result)
+        print_articles(articles)
+        click.echo(f"\nDemo database: {safe_url(demo_db)}  (run `marsad --db {demo_db} ...`)")
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED)

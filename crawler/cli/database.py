@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from crawler import db
-from crawler.cli import output
 from crawler.cli.common import State
+from crawler.cli.output import safe_url
 from crawler.search import index as search_index
 
 
@@ -23,7 +23,7 @@ def upgrade(state: State, revision: str) -> None:
     with state.engine(create=False) as engine:
         db.upgrade(engine, revision)
         current = db.current_revision(engine)
-    click.echo(f"{output.safe_url(state.db_url)} is at revision {current}.")
+    click.echo(f"{safe_url(state.db_url)} is at revision {current}.")
 
 
 @db_group.command("reindex")

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from crawler.cli import output
 from crawler.cli.common import EXIT_FAILED, State, format_option
+from crawler.cli.output import print_sources
 
 
 @click.group()
@@ -20,7 +20,7 @@ def sources() -> None:
 @click.pass_obj
 def sources_list(state: State, fmt: str) -> None:
     """The configured sources, their languages and discovery endpoints."""
-    output.print_sources(state.config(), fmt)
+    print_sources(state.config(), fmt)
 
 
 @sources.command("check")

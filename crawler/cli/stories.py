@@ -9,8 +9,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from crawler.cli import output
 from crawler.cli.common import State, format_option, since_option
+from crawler.cli.output import console
 from crawler.stories import queries
 from crawler.text.bidi import isolate
 
@@ -45,4 +45,4 @@ def stories(state: State, since: datetime, limit: int, fmt: str) -> None:
             ", ".join(row["sources"]),
             escape(isolate(row["title"] or "-")),
         )
-    output.console.print(table)
+    console.print(table)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from crawler import config as cfg
 from crawler.config import (
     Config,
     ConfigError,
+    Schedule,
     Source,
     Topic,
     load_config,
@@ -208,6 +209,8 @@ def test_defaults_table_supplies_source_fields(tmp_path: Path) -> None:
     assert a.interval == timedelta(minutes=30)
     assert (a.depth, a.max_age_days, a.enabled, a.deny_patterns) == (3, 5, False, ("/tag/",))
     assert b.cron == "*/20 6-23 * * *" and b.interval is None
+    assert a.schedule == Schedule.every(timedelta(minutes=30))
+    assert b.schedule == Schedule.crontab("*/20  6-23 * * *")  # whitespace normalised
     assert b.deny_patterns == ()
     assert b.max_age_days is None
 
@@ -505,6 +508,174 @@ def test_parse_interval(text: str, expected: timedelta) -> None:
 def test_parse_interval_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_interval(text)
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+# (schedule, latest start, now, next due, period, describe())
+SCHEDULES = [
+    pytest.param(
+        Schedule.every(timedelta(minutes=15)),
+        None,
+        "2026-01-05T08:00",
+        "2026-01-05T08:00",
+        timedelta(minutes=15),
+        "every 15m",
+        id="interval-never-run-is-due-now",
+    ),
+    pytest.param(
+        Schedule.every(parse_interval("1h30m")),
+        "2026-01-05T08:00",
+        "2026-01-05T08:10",
+        "2026-01-05T09:30",
+        timedelta(minutes=90),
+        "every 1h30m",
+        id="interval-from-latest-start",
+    ),
+    pytest.param(
+        Schedule.every(timedelta(seconds=90)),
+        "2026-01-01T00:00",
+        "2026-01-05T08:00",
+        "2026-01-01T00:01:30",
+        timedelta(seconds=90),
+        "every 1m30s",
+        id="interval-after-downtime-one-overdue-due-time",
+    ),
+    pytest.param(
+        Schedule.every(timedelta(days=1)),
+        "2026-01-05T08:00",
+        "2026-01-05T08:00",
+        "2026-01-06T08:00",
+        timedelta(days=1),
+        "every 1d",
+        id="interval-days",
+    ),
+    pytest.param(
+        Schedule.crontab("*/20 6-23 * * *"),
+        "2026-01-05T23:40",
+        "2026-01-06T01:00",
+        "2026-01-06T06:00",
+        timedelta(minutes=20),
+        "cron */20 6-23 * * *",
+        id="cron-overnight-gap-period-is-the-usual-gap",
+    ),
+    pytest.param(
+        Schedule.crontab("0 6,18 * * *"),
+        None,
+        "2026-01-05T08:00",
+        "2026-01-05T18:00",
+        timedelta(hours=12),
+        "cron 0 6,18 * * *",
+        id="cron-never-run-next-slot-from-now",
+    ),
+    pytest.param(
+        Schedule.crontab("0 6,18 * * *"),
+        "2026-01-05T06:00",
+        "2026-01-07T08:00",
+        "2026-01-05T18:00",
+        timedelta(hours=12),
+        "cron 0 6,18 * * *",
+        id="cron-after-downtime-first-missed-slot",
+    ),
+    pytest.param(
+        Schedule.crontab("0 9 * * mon-fri"),
+        "2026-01-09T09:00",
+        "2026-01-09T10:00",
+        "2026-01-12T09:00",
+        timedelta(days=1),
+        "cron 0 9 * * mon-fri",
+        id="cron-weekday-names",
+    ),
+    pytest.param(
+        Schedule.crontab("0 9 * * 1-5"),
+        "2026-01-09T09:00",
+        "2026-01-09T10:00",
+        "2026-01-12T09:00",
+        timedelta(days=1),
+        "cron 0 9 * * 1-5",
+        id="cron-weekday-numbers",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="known bug: APScheduler 3 reads weekday numbers from Monday = 0, crontab "
+            "from Sunday = 0, so '1-5' runs Tuesday to Saturday",
+        ),
+    ),
+    pytest.param(
+        Schedule.crontab("0 7 * * *", "Europe/Paris"),
+        "2026-01-05T06:00",
+        "2026-01-05T07:00",
+        "2026-01-06T06:00",
+        timedelta(days=1),
+        "cron 0 7 * * * (Europe/Paris)",
+        id="cron-in-a-timezone",
+    ),
+    pytest.param(
+        Schedule.crontab("0 7 * * *", "Europe/Paris"),
+        "2026-03-28T06:00",
+        "2026-03-28T07:00",
+        "2026-03-29T05:00",
+        timedelta(days=1),
+        "cron 0 7 * * * (Europe/Paris)",
+        id="dst-spring-forward-7am-local-is-23h-later",
+    ),
+    pytest.param(
+        Schedule.crontab("0 7 * * *", "Europe/Paris"),
+        "2026-10-24T05:00",
+        "2026-10-24T06:00",
+        "2026-10-25T06:00",
+        timedelta(days=1),
+        "cron 0 7 * * * (Europe/Paris)",
+        id="dst-fall-back-7am-local-is-25h-later",
+    ),
+    pytest.param(
+        Schedule.crontab("30 2 * * *", "Europe/Paris"),
+        "2026-03-28T01:30",
+        "2026-03-28T12:00",
+        "2026-03-29T01:30",
+        timedelta(days=1),
+        "cron 30 2 * * * (Europe/Paris)",
+        id="dst-slot-inside-the-skipped-hour-still-runs-that-day",
+    ),
+]
+
+
+@pytest.mark.parametrize(("schedule", "latest", "now", "due", "period", "text"), SCHEDULES)
+def test_schedule(
+    schedule: Schedule,
+    latest: str | None,
+    now: str,
+    due: str,
+    period: timedelta,
+    text: str,
+) -> None:
+    latest_start = _utc(latest) if latest is not None else None
+    assert schedule.next_due(latest_start, _utc(now)) == _utc(due)
+    assert schedule.next_due(latest_start, _utc(now)).tzinfo is not None
+    assert schedule.period == period
+    assert schedule.describe() == text
+
+
+def test_schedule_next_fire_is_for_crontabs_only() -> None:
+    cron = Schedule.crontab("0 7 * * *", "Africa/Tunis")
+    assert cron.next_fire(_utc("2026-01-05T06:00")) == _utc("2026-01-05T06:00")  # at or after
+    assert cron.next_fire(_utc("2026-01-05T06:00:01")) == _utc("2026-01-06T06:00")
+    assert Schedule.every(timedelta(hours=1)).next_fire(_utc("2026-01-05T06:00")) is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "either an interval or a cron"),
+        ({"interval": timedelta(hours=1), "cron": "0 * * * *"}, "either an interval or a cron"),
+        ({"interval": timedelta(0)}, "positive"),
+        ({"cron": "61 * * * *"}, "59"),
+    ],
+)
+def test_schedule_rejects(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Schedule(**kwargs)  # type: ignore[arg-type]  # a table of deliberately wrong values
 
 
 @pytest.mark.parametrize(

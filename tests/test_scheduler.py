@@ -460,14 +460,29 @@ def test_standby_does_not_run_and_takes_over_after_sigkill(
     assert "leader:" in second.output() and "standby" in second.output()
 
 
+def logged_next_run(log: str, source: str) -> list[datetime]:
+    """The times the daemon said *source* runs next ("<source>: next run at <iso>")."""
+    marker = f"{source}: next run at "
+    return [
+        datetime.fromisoformat(line.split(marker, 1)[1].split()[0])
+        for line in log.splitlines()
+        if marker in line
+    ]
+
+
 @pytest.mark.slow
 def test_overdue_source_runs_once_after_downtime(site: SampleSite, tmp_path: Path) -> None:
-    config = write_config(site, tmp_path / "config", {"sahil-ar": "20s", "ledger-en": "1h"})
+    """Two days down at an hourly interval: one catch-up run, then the next an hour later.
+
+    No waiting on the clock: the daemon says when each job fires next (APScheduler's own
+    next_run_time), so "nothing more before then" is read, not timed.
+    """
+    config = write_config(site, tmp_path / "config", {"sahil-ar": "1h", "ledger-en": "1h"})
     db_url = f"sqlite:///{tmp_path / 'overdue.db'}"
     engine = db.make_engine(db_url)
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
-        seed_run(session, "sahil-ar", now - timedelta(hours=1))  # 180 slots missed
+        seed_run(session, "sahil-ar", now - timedelta(days=2))  # 47 slots missed
         seed_run(session, "ledger-en", now - timedelta(minutes=1))  # not due for 59 minutes
     engine.dispose()
 
@@ -475,23 +490,40 @@ def test_overdue_source_runs_once_after_downtime(site: SampleSite, tmp_path: Pat
         return [r for r in all_runs(db_url) if r.scheduler is not None]
 
     with Daemon(config, db_url, tmp_path / "d1.log") as daemon:
-        wait_for("the overdue run", lambda: any(r.outcome != runs.RUNNING for r in new_runs()),
-                 daemons=[daemon])  # fmt: skip
-        time.sleep(3)  # well inside the 20s interval: a second catch-up run would show here
+        wait_for(
+            "the overdue run and the daemon's next plan for it",
+            lambda: bool(logged_next_run(daemon.output(), "sahil-ar")),
+            timeout=300,
+            daemons=[daemon],
+        )
         assert daemon.terminate() == 0, daemon.output()
     first = new_runs()
     assert len(first) == 1, [runs.run_to_dict(r) for r in first]
     assert first[0].source == "sahil-ar" and first[0].trigger == "overdue"
     assert first[0].outcome == runs.OK, runs.run_to_dict(first[0])
-    assert db.as_utc(first[0].scheduled_for) == now - timedelta(hours=1) + timedelta(seconds=20)
+    assert db.as_utc(first[0].scheduled_for) == now - timedelta(days=2) + timedelta(hours=1)
+    # the missed slots coalesced: the job's next fire is a whole interval after the catch-up
+    started = db.as_utc(first[0].started_at)
+    (next_run,) = logged_next_run(daemon.output(), "sahil-ar")
+    assert next_run >= started + timedelta(minutes=59), (next_run, started)
+    assert "was missed" not in daemon.output()
 
     # restarted right away: the run just recorded is recent, so nothing is due
     with Daemon(config, db_url, tmp_path / "d2.log") as daemon:
-        wait_for("the restarted leader", lambda: "leader:" in daemon.output(), daemons=[daemon])
-        time.sleep(3)
+        wait_for(
+            "the restarted leader's plan",
+            lambda: (
+                "leader:" in (log := daemon.output())
+                and all(logged_next_run(log, key) for key in ("sahil-ar", "ledger-en"))
+            ),
+            timeout=300,
+            daemons=[daemon],
+        )
         assert daemon.terminate() == 0, daemon.output()
     assert len(new_runs()) == 1, [runs.run_to_dict(r) for r in new_runs()]
-    assert "next run at" in daemon.output()
+    log = daemon.output()
+    assert logged_next_run(log, "sahil-ar") == [started + timedelta(hours=1)]
+    assert logged_next_run(log, "ledger-en") == [now - timedelta(minutes=1) + timedelta(hours=1)]
 
 
 @pytest.mark.slow

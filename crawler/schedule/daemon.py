@@ -330,6 +330,7 @@ class CrawlDaemon:
         self._overdue: dict[str, tuple[datetime, str]] = {}  # source -> (due, trigger)
         self._alerts = health.AlertTracker()
         self._engine: Engine | None = None
+        self._scheduler: BackgroundScheduler | None = None
         self.missed = 0
 
     # ---- control
@@ -395,6 +396,7 @@ class CrawlDaemon:
         scheduler = BackgroundScheduler(timezone=UTC, executors={"default": executor})
         scheduler.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
         self._plan(scheduler)
+        self._scheduler = scheduler
         self._leading.set()
         self._stopping_at = None
         scheduler.start()
@@ -414,6 +416,7 @@ class CrawlDaemon:
                     last_digest = time.monotonic()
         finally:
             self._leading.clear()
+            self._scheduler = None
             scheduler.shutdown(wait=False)
             self._stop_children()
             executor.wait()
@@ -495,10 +498,18 @@ class CrawlDaemon:
             if key in self._overdue:
                 due, trigger = self._overdue.pop(key)
             self._run(source, due, trigger)
+            self._log_next_run(key)
         except Exception:
             logger.exception("%s: the scheduled run failed", key)
         finally:
             self._slots.release()
+
+    def _log_next_run(self, key: str) -> None:
+        """When the job fires next: one period on, never "now" again (missed slots coalesce)."""
+        scheduler = self._scheduler
+        job = scheduler.get_job(key) if scheduler is not None else None
+        if job is not None and job.next_run_time is not None:
+            logger.info("%s: next run at %s", key, job.next_run_time.astimezone(UTC).isoformat())
 
     def _run(self, source: Source, due: datetime | None, trigger: str) -> None:
         options = self.options

@@ -322,7 +322,7 @@ def _index_signature() -> str:
 def bench_sqlite(n: int, repeat: int, keep: str | None, cache_dir: str | None, seed: int) -> None:
     """Ingest n articles (or reuse the cached database for n and seed) and time the queries.
 
-    A cached database whose index DDL differs from ``crawler.search_index`` gets its index
+    A cached database whose index DDL differs from ``crawler.search.index`` gets its index
     re-created and rebuilt from the stored articles (no re-ingest)."""
     tmp = tempfile.TemporaryDirectory()
     if cache_dir:

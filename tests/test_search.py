@@ -17,7 +17,7 @@ from crawler import db
 from crawler.cli import cli
 from crawler.cli.search import parse_when
 from crawler.db import Article, ArticleRaw, ArticleTopic, Story
-from crawler.search import Filters, StoriesUnavailable, search
+from crawler.search import Filters, search
 from crawler.search.query import QuerySyntaxError, parse_query
 from crawler.text.normalize import normalize_text
 
@@ -211,17 +211,6 @@ def test_story_collapse(corpus) -> None:  # type: ignore[no-untyped-def]
     copies = {r["id"]: r["copies"] for r in rows}
     assert copies[ids["nisba"]] == 2  # the newer copy represents the story in date order
     assert ids["hamza"] not in copies
-
-
-def test_collapse_without_stories_says_so(corpus, db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    engine, _ids = corpus
-    monkeypatch.setattr("crawler.search.has_stories", lambda session: False)
-    with Session(engine) as session:
-        assert "story_id" not in search(session, "crise", limit=1)[0]  # still searchable
-        with pytest.raises(StoriesUnavailable):
-            search(session, "crise", collapse_stories=True)
-    result = CliRunner().invoke(cli, ["--db", db_url, "search", "crise", "--story"])
-    assert result.exit_code == 2 and "--story is unavailable" in result.output
 
 
 @pytest.mark.parametrize(
@@ -474,7 +463,6 @@ def test_marked_match_selects_exactly_what_the_plain_tsquery_selects(postgres_se
     the very rows the plain prefix/positional tsquery selects, pairs too long to store included."""
     from sqlalchemy import column, select, table
 
-    from crawler.search import _pg_match
     from crawler.search import index as search_index
     from crawler.search.query import compile_pg_match, compile_tsquery
 
@@ -512,7 +500,7 @@ def test_marked_match_selects_exactly_what_the_plain_tsquery_selects(postgres_se
             plain = set(conn.execute(plain_sql, {"q": compile_tsquery(node)}).scalars())
             marked = set(
                 conn.execute(
-                    select(docs.c.id).where(_pg_match(docs, compile_pg_match(node)))
+                    select(docs.c.id).where(search_index.pg_match(docs, compile_pg_match(node)))
                 ).scalars()
             )
             assert plain == marked, (query, sorted(plain ^ marked))

@@ -1,67 +1,33 @@
 """Search, show, export and count stored articles: one interface over SQLite FTS5 and PostgreSQL.
 
 Every function takes a Session and never commits it. A query string is parsed and compiled by
-``crawler.search_query`` and reaches the database only as a bound parameter.
+``crawler.search.query`` and reaches the database only as a bound parameter.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    Integer,
-    Select,
-    Text,
-    and_,
-    bindparam,
-    cast,
-    column,
-    func,
-    inspect,
-    literal,
-    literal_column,
-    not_,
-    or_,
-    select,
-    table,
-    text,
-)
-from sqlalchemy.dialects.postgresql import TSQUERY
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import ColumnElement, RowMapping, func, or_, select
 from sqlalchemy.orm import Session
 
 from crawler.db import Article, ArticleRaw, ArticleTopic, as_utc
-from crawler.search.index import SEARCH_TABLE
-from crawler.search.query import (
-    PgMatch,
-    compile_fts5,
-    compile_pg_match,
-    compile_tsquery,
-    parse_query,
-)
+from crawler.search.index import AnySelect, IndexQuery, OverBudget, index_for
+from crawler.search.query import Node, parse_query
 
 __all__ = [
     "SORTS",
     "Filters",
-    "StoriesUnavailable",
     "article_detail",
-    "has_stories",
     "iter_articles",
     "search",
     "stats",
 ]
 
 SORTS = ("relevance", "date")
-TITLE_WEIGHT = 4.0  # a word in the title counts this many times a word in the text (SQLite bm25)
-
-
-class StoriesUnavailable(RuntimeError):
-    """Story collapsing was asked for, but this database has no story clusters."""
 
 
 @dataclass(frozen=True)
@@ -73,19 +39,11 @@ class Filters:
     until: datetime | None = None
 
 
-def has_stories(session: Session) -> bool:
-    """Whether this database clusters articles into stories (articles.story_id exists)."""
-    inspector = inspect(session.connection())
-    if not inspector.has_table("stories"):
-        return False
-    return any(col["name"] == "story_id" for col in inspector.get_columns("articles"))
-
-
-def _when() -> Any:
+def _when() -> ColumnElement[datetime]:
     return func.coalesce(Article.published_at, Article.fetched_at)
 
 
-def _apply_filters(stmt: Select[Any], filters: Filters, *, walk: bool = False) -> Select[Any]:
+def _apply_filters(stmt: AnySelect, filters: Filters, *, walk: bool = False) -> AnySelect:
     """*stmt* restricted by *filters*. With *walk*, the topic and source tests are written so that
     SQLite cannot answer them from an index (``id + 0``, ``source || ''``): the date plan must
     walk the date index and stop early, not look up every article of a topic or source."""
@@ -119,47 +77,25 @@ def _matching(
     query: str | None,
     filters: Filters,
     columns: Sequence[Any],
-) -> tuple[Select[Any], Any]:
+) -> tuple[AnySelect, ColumnElement[float] | None]:
     """SELECT *columns* of the articles matching; (statement, rank: lower is better or None)."""
-    stmt = select(*columns)
-    rank = None
     if query and query.strip():
-        node = parse_query(query)
-        if session.get_bind().dialect.name == "sqlite":
-            fts = table(SEARCH_TABLE, column("rowid"))
-            stmt = (
-                stmt.select_from(fts)
-                .join(Article, Article.id == fts.c.rowid)
-                .where(
-                    text(f"{SEARCH_TABLE} MATCH :search_query").bindparams(
-                        search_query=compile_fts5(node)
-                    )
-                )
-            )
-            rank = literal_column(f"bm25({SEARCH_TABLE}, {TITLE_WEIGHT}, 1.0)")
-        else:
-            fts = table(SEARCH_TABLE, column("article_id"), column("document"), column("marks"))
-            tsquery = cast(bindparam("search_query", compile_tsquery(node), type_=Text), TSQUERY)
-            stmt = (
-                stmt.select_from(fts)
-                .join(Article, Article.id == fts.c.article_id)
-                .where(_pg_match(fts, compile_pg_match(node)))
-            )
-            rank = -func.ts_rank(fts.c.document, tsquery)
-    else:
-        stmt = stmt.select_from(Article)
-    return _apply_filters(stmt, filters), rank
+        matched = index_for(session).query(session, parse_query(query))
+        return _matching_node(matched, filters, columns)
+    return _apply_filters(select(*columns).select_from(Article), filters), None
 
 
-def _pg_match(fts: Any, condition: PgMatch) -> Any:
-    """SQL for a ``compile_pg_match`` condition; every tsquery a bound parameter."""
-    kind, arg = condition
-    if kind in ("document", "marks"):
-        return fts.c[kind].op("@@")(cast(literal(arg, type_=Text), TSQUERY))
-    if kind == "not":
-        return not_(_pg_match(fts, arg))
-    parts = [_pg_match(fts, c) for c in arg]
-    return and_(*parts) if kind == "and" else or_(*parts)
+def _matching_node(
+    matched: IndexQuery, filters: Filters, columns: Sequence[Any]
+) -> tuple[AnySelect, ColumnElement[float]]:
+    """SELECT *columns* of the articles *matched* selects; (statement, rank)."""
+    stmt = (
+        select(*columns)
+        .select_from(matched.index.table)
+        .join(Article, Article.id == matched.key)
+        .where(matched.match)
+    )
+    return _apply_filters(stmt, filters), matched.rank
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -202,19 +138,15 @@ def search(
     """Matching articles (all, with an empty query), best or newest first, as plain dicts.
 
     With *collapse_stories*, one article per story (the best-ranked copy) with its ``copies``.
-    Raises QuerySyntaxError for a malformed query, StoriesUnavailable when stories are asked for
-    on a database without them.
+    Raises QuerySyntaxError for a malformed query.
     """
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {SORTS}, not {sort!r}")
-    stories = has_stories(session)
-    if collapse_stories and not stories:
-        raise StoriesUnavailable("this database has no story clusters (articles.story_id)")
-    columns = list(_LIST_COLUMNS) + ([Article.story_id] if stories else [])
+    columns = [*_LIST_COLUMNS, Article.story_id]
     if query and query.strip() and not collapse_stories:
-        rows = _top(session, parse_query(query), filters, columns, limit, sort)
-        topics = _topics_for(session, [row["id"] for row in rows])
-        return [_list_row(row, topics[row["id"]]) for row in rows]
+        top = _top(session, parse_query(query), filters, columns, limit, sort)
+        topics = _topics_for(session, [row["id"] for row in top])
+        return [_list_row(row, topics[row["id"]]) for row in top]
     stmt, rank = _matching(session, query, filters, columns)
     when = _when()
     if rank is not None:
@@ -222,8 +154,8 @@ def search(
     if collapse_stories:
         # rank (bm25) can only be computed next to the FTS5 scan: match in a materialised CTE,
         # number the copies of each story in a second step, keep the first of each.
-        matched = stmt.add_columns(when.label("sort_when"))
-        matched = matched.cte("matched").prefix_with("MATERIALIZED")
+        matched = stmt.add_columns(when.label("sort_when")).cte("matched")
+        matched = matched.prefix_with("MATERIALIZED")
         key = func.coalesce(matched.c.story_id, -matched.c.id)
         if sort == "relevance" and rank is not None:
             order = [matched.c.rank, matched.c.sort_when.desc(), matched.c.id.desc()]
@@ -282,131 +214,33 @@ WALK_BUDGET_S = 0.5
 WALK_CHECK_STEPS = 20_000
 
 
-class _WalkTooLong(Exception):
-    pass
-
-
-_UNSET = object()
-
-
-class _Plan:
-    """The SQL that differs between SQLite FTS5 and PostgreSQL."""
-
-    def __init__(self, session: Session, node: Any) -> None:
-        self.session = session
-        self.sqlite = session.get_bind().dialect.name == "sqlite"
-        if self.sqlite:
-            self.q = compile_fts5(node)
-            self.fts = table(SEARCH_TABLE, column("rowid"))
-            self.key = self.fts.c.rowid
-            self.match = text(f"{SEARCH_TABLE} MATCH :search_query").bindparams(search_query=self.q)
-            self.score = literal_column(f"bm25({SEARCH_TABLE}, {TITLE_WEIGHT}, 1.0)")
-            self.tsquery = None
-        else:
-            self.q = compile_tsquery(node)
-            self.fts = table(
-                SEARCH_TABLE, column("article_id"), column("document"), column("marks")
-            )
-            self.key = self.fts.c.article_id
-            # match with the marked lexemes (few index terms, no position re-checks), rank with
-            # the plain query (the scores of before)
-            self.tsquery = cast(bindparam("search_query", self.q, type_=Text), TSQUERY)
-            self.match = _pg_match(self.fts, compile_pg_match(node))
-        self.lowest_id: Any = _UNSET
-
-    def newest_ids(self, limit: int, offset: int = 0) -> list[int]:
-        """Ids of matching articles, most recently stored (highest id) first."""
-        stmt = select(self.key).select_from(self.fts).where(self.match)
-        stmt = stmt.order_by(self.key.desc()).limit(limit).offset(offset)
-        return [int(row[0]) for row in self._index_only(stmt)]
-
-    def _index_only(self, stmt: Any) -> list[Any]:
-        """Rows of *stmt* (over the full-text table alone). PostgreSQL prices ``@@`` on a large
-        (TOASTed) ``marks`` like any cheap filter, so for a query with few matches it may read
-        every row instead of the GIN index (1 s against 20 ms at 100k articles): sequential
-        scans are turned off for this one statement."""
-        if self.sqlite:
-            return list(self.session.execute(stmt))
-        conn = self.session.connection()
-        setting = text(
-            "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', :v, true)"
-        )
-        previous = conn.execute(setting, {"v": "off"}).one()[0]
-        try:
-            return list(conn.execute(stmt))
-        finally:
-            conn.execute(setting, {"v": previous})
-
-    def ranked(self, limit: int | None) -> list[tuple[int, float]]:
-        """(id, score) of the best *limit* (None: all) matches among the newest
-        RELEVANCE_WINDOW, best (lowest score) first."""
-        if self.sqlite:
-            # bm25 can only be computed in the FTS5 scan: bound that scan by rowid instead.
-            if self.lowest_id is _UNSET:
-                edge = self.newest_ids(1, RELEVANCE_WINDOW - 1) if RELEVANCE_WINDOW else []
-                self.lowest_id = edge[0] if edge else None
-            score = self.score.label("score")
-            stmt = select(self.key, score).select_from(self.fts).where(self.match)
-            if self.lowest_id is not None:
-                stmt = stmt.where(self.key >= self.lowest_id)
-        else:
-            # one pass: the window of newest matches, ranked (no second recheck of the matches)
-            window = select(self.key, self.fts.c.document).where(self.match)
-            if RELEVANCE_WINDOW:
-                window = window.order_by(self.key.desc()).limit(RELEVANCE_WINDOW)
-            w = window.subquery("window")
-            score = (-func.ts_rank(w.c.document, self.tsquery)).label("score")
-            stmt = select(w.c.article_id, score)
-        stmt = stmt.order_by(score).limit(limit)
-        return [(int(i), float(r)) for i, r in self._index_only(stmt)]
-
-    def probe(self) -> Any:
-        """EXISTS: the outer article matches (correlated with ``articles.id``)."""
-        return (
-            select(literal_column("1"))
-            .select_from(self.fts)
-            .where(self.match, self.key == Article.id)
-            .exists()
-        )
-
-    def among(self, ids: Sequence[int]) -> Any:
-        """``articles.id IN ids`` as one bound parameter."""
-        if self.sqlite:
-            values = select(column("value")).select_from(
-                func.json_each(bindparam("candidate_ids", "[" + ",".join(map(str, ids)) + "]"))
-            )
-            return Article.id.in_(values)
-        return Article.id == func.any(bindparam("candidate_ids", list(ids), type_=ARRAY(Integer)))
-
-
 def _top(
     session: Session,
-    node: Any,
+    node: Node,
     filters: Filters,
     columns: Sequence[Any],
     limit: int,
     sort: str,
-) -> list[Any]:
-    plan = _Plan(session, node)
-    when = _when()
+) -> list[dict[str, Any]]:
     if limit <= 0:
         return []
+    index = index_for(session)
+    matched = index.query(session, node)
+    when = _when()
     if sort == "date":
         order = (when.desc().nulls_last(), Article.id.desc())
-        ids = plan.newest_ids(DATE_DIRECT_MAX + 1)
+        ids = matched.newest_ids(DATE_DIRECT_MAX + 1)
+        rows: Sequence[RowMapping]
         if len(ids) <= DATE_DIRECT_MAX:
-            stmt = _apply_filters(select(*columns).where(plan.among(ids)), filters)
+            stmt = _apply_filters(select(*columns).where(index.among(ids)), filters)
+            rows = session.execute(stmt.order_by(*order).limit(limit)).mappings().all()
         else:
-            stmt = _apply_filters(select(*columns).where(plan.probe()), filters, walk=True)
-        stmt = stmt.order_by(*order).limit(limit)
-        if len(ids) <= DATE_DIRECT_MAX:
-            rows = session.execute(stmt).mappings().all()
-        else:
+            stmt = _apply_filters(select(*columns).where(matched.probe()), filters, walk=True)
+            stmt = stmt.order_by(*order).limit(limit)
             try:
-                rows = _within_budget(session, stmt)
-            except _WalkTooLong:
-                stmt = select(*columns).select_from(plan.fts).join(Article, Article.id == plan.key)
-                stmt = _apply_filters(stmt.where(plan.match), filters)
+                rows = index.run_bounded(session, stmt, WALK_BUDGET_S, WALK_CHECK_STEPS)
+            except OverBudget:
+                stmt, _rank = _matching_node(matched, filters, columns)
                 rows = session.execute(stmt.order_by(*order).limit(limit)).mappings().all()
         return [dict(row) for row in rows]  # no score: it costs a bm25 pass per article
 
@@ -417,21 +251,21 @@ def _top(
     k: int | None = limit if not filtered else None if RELEVANCE_WINDOW else limit * 8
     chunk = max(limit * 4, FILTER_CHUNK) if filtered else limit
     while True:
-        ranked = plan.ranked(None if k is None else k + 1)
+        ranked = matched.ranked(None if k is None else k + 1, RELEVANCE_WINDOW)
         exhausted = k is None or len(ranked) <= k
         if k is not None and not exhausted and ranked[k][1] == ranked[k - 1][1]:
             k *= 4  # a tie across the cut: the date order decides, widen until it is not cut
             continue
         cut = ranked if k is None else ranked[:k]
         score = dict(cut)
-        passed: list[Any] = []
+        passed: list[RowMapping] = []
         start = 0
         while start < len(cut) and len(passed) < limit:
             end = min(len(cut), start + chunk)
             while end < len(cut) and cut[end][1] == cut[end - 1][1]:
                 end += 1  # never split equal scores: all better candidates are checked first
             ids = [article_id for article_id, _ in cut[start:end]]
-            stmt = select(*columns, when.label("sort_when")).where(plan.among(ids))
+            stmt = select(*columns, when.label("sort_when")).where(index.among(ids))
             passed += session.execute(_apply_filters(stmt, filters)).mappings().all()
             start = end
         if len(passed) >= limit or exhausted:
@@ -439,27 +273,10 @@ def _top(
         # the filters rejected too many of the best: rank the whole window / more of all
         k = None if RELEVANCE_WINDOW or k is None else k * 8
     # (score, date desc, id desc), the order of the full plan: stable sorts, last key first
-    rows = sorted(passed, key=lambda r: r["id"], reverse=True)
-    rows.sort(key=lambda r: (r["sort_when"] is not None, r["sort_when"]), reverse=True)
-    rows.sort(key=lambda r: score[r["id"]])
-    return [dict(row) | {"rank": score[row["id"]]} for row in rows[:limit]]
-
-
-def _within_budget(session: Session, stmt: Select[Any]) -> list[Any]:
-    """Run *stmt*; on SQLite, give up (_WalkTooLong) after WALK_BUDGET_S seconds."""
-    if session.get_bind().dialect.name != "sqlite":
-        return list(session.execute(stmt).mappings().all())
-    raw = session.connection().connection.driver_connection
-    deadline = time.perf_counter() + WALK_BUDGET_S
-    raw.set_progress_handler(lambda: time.perf_counter() > deadline, WALK_CHECK_STEPS)
-    try:
-        return list(session.execute(stmt).mappings().all())
-    except OperationalError as exc:
-        if "interrupted" in str(exc):
-            raise _WalkTooLong from exc
-        raise
-    finally:
-        raw.set_progress_handler(None, 0)
+    ordered = sorted(passed, key=lambda r: r["id"], reverse=True)
+    ordered.sort(key=lambda r: (r["sort_when"] is not None, r["sort_when"]), reverse=True)
+    ordered.sort(key=lambda r: score[r["id"]])
+    return [dict(row) | {"rank": score[row["id"]]} for row in ordered[:limit]]
 
 
 def _list_row(row: Any, topics: dict[str, float]) -> dict[str, Any]:
@@ -514,7 +331,6 @@ def iter_articles(
 
 def article_detail(session: Session, article_id: int) -> dict[str, Any] | None:
     """One article in full: its tags with evidence, story siblings, whether raw HTML is kept."""
-    stories = has_stories(session)
     columns = [
         *_LIST_COLUMNS,
         Article.author,
@@ -524,9 +340,8 @@ def article_detail(session: Session, article_id: int) -> dict[str, Any] | None:
         Article.categories,
         Article.tags,
         Article.version,
+        Article.story_id,
     ]
-    if stories:
-        columns.append(Article.story_id)
     row = session.execute(select(*columns).where(Article.id == article_id)).mappings().first()
     if row is None:
         return None
@@ -549,26 +364,23 @@ def article_detail(session: Session, article_id: int) -> dict[str, Any] | None:
     out["raw"] = {"stored": raw is not None} | (
         {"compression": raw[0], "bytes": int(raw[1])} if raw is not None else {}
     )
-    if stories:
-        out["story_siblings"] = []
-        if row["story_id"] is not None:
-            siblings = session.execute(
-                select(Article.id, Article.source, Article.published_at, Article.title, Article.url)
-                .where(Article.story_id == row["story_id"], Article.id != article_id)
-                .order_by(Article.published_at.asc().nulls_last(), Article.id)
-            )
-            out["story_siblings"] = [
-                {
-                    "id": s.id,
-                    "source": s.source,
-                    "published_at": _iso(s.published_at),
-                    "title": s.title,
-                    "url": s.url,
-                }
-                for s in siblings
-            ]
-    else:
-        out["story_siblings"] = None
+    out["story_siblings"] = []
+    if row["story_id"] is not None:
+        siblings = session.execute(
+            select(Article.id, Article.source, Article.published_at, Article.title, Article.url)
+            .where(Article.story_id == row["story_id"], Article.id != article_id)
+            .order_by(Article.published_at.asc().nulls_last(), Article.id)
+        )
+        out["story_siblings"] = [
+            {
+                "id": s.id,
+                "source": s.source,
+                "published_at": _iso(s.published_at),
+                "title": s.title,
+                "url": s.url,
+            }
+            for s in siblings
+        ]
     return out
 
 
@@ -578,10 +390,7 @@ def stats(
     """Article counts in total, per topic, per source and per day (UTC)."""
     filters = Filters(since=since, until=until)
     when = _when()
-    if session.get_bind().dialect.name == "sqlite":
-        day = func.date(when)
-    else:
-        day = func.to_char(func.timezone("UTC", when), "YYYY-MM-DD")
+    day = index_for(session).day(when)
     total = session.execute(_apply_filters(select(func.count()).select_from(Article), filters))
     per_topic = _apply_filters(
         select(ArticleTopic.topic, func.count())
@@ -595,7 +404,7 @@ def stats(
     per_day = _apply_filters(select(day.label("day"), func.count()).select_from(Article), filters)
     per_day = per_day.group_by(day).order_by(day)
 
-    def ranked(stmt: Select[Any]) -> dict[str, int]:
+    def ranked(stmt: AnySelect) -> dict[str, int]:
         pairs = [(str(k), int(n)) for k, n in session.execute(stmt)]
         return dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0])))
 

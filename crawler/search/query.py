@@ -9,7 +9,7 @@ Syntax (keywords are upper case; lower-case ``and``/``or``/``not`` are ordinary 
     word*                   prefix
     (a OR b) c              grouping
 
-Matching happens on the Arabic-normalised form (``crawler.normalize.normalize_text``: hamza,
+Matching happens on the Arabic-normalised form (``crawler.text.normalize.normalize_text``: hamza,
 alef, ta marbuta, tashkeel, tatweel, case, Latin accents), the same form the index holds. The
 index keeps whole words, so Arabic clitics are handled here, when a word is *expanded* into the
 forms it may take in text:
@@ -30,14 +30,16 @@ only, so user input never reaches SQL as text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from crawler.search.index import BIGRAM_MARK, BIGRAM_MAX, MIN_STRIPPED, STRIPPED_MARK
 from crawler.text.tokens import AR_PREFIXES, is_arabic, latin_any, token_key
 
 __all__ = [
+    "BIGRAM_MARK",
+    "BIGRAM_MAX",
+    "MIN_STRIPPED",
+    "STRIPPED_MARK",
     "And",
     "Not",
     "Or",
@@ -47,12 +49,25 @@ __all__ = [
     "compile_fts5",
     "compile_pg_match",
     "compile_tsquery",
-    "describe",
     "expand",
-    "highlight_terms",
     "parse_query",
     "search_tokens",
 ]
+
+# ------------------------------------------------------------------ marked lexemes
+# The PostgreSQL index (``crawler.search.index``) adds marked lexemes to the words of each
+# article; the compiler below relies on them, so their format is defined here.
+#: Marker of a clitic-stripped form: «والحكومة» (normalised «والحكومه») is also indexed as
+#: ``~الحكومه`` (after «و») and ``~حكومه`` (after «وال»), so a bare Arabic word compiles to
+#: ``'حكومه':* | '~حكومه':*`` instead of one prefix per clitic (``compile_pg_match``).
+STRIPPED_MARK = "~"
+#: Marker of two adjacent words of one field: ``+وزير الخارجيه``. A two-word phrase is one exact
+#: lexeme (no positions to re-check); a longer one needs all its pairs before the positions are
+#: checked. Pairs longer than BIGRAM_MAX characters are stored cut to that length (lexemes are at
+#: most 2047 bytes); the query compiler falls back to positions for such pairs.
+BIGRAM_MARK = "+"
+BIGRAM_MAX = 500
+MIN_STRIPPED = 3  # letters a clitic-stripped form keeps (the index strips no more)
 
 MIN_STEM = 3  # an Arabic stem shorter than this is matched exactly (no clitic expansion)
 assert MIN_STEM >= MIN_STRIPPED  # the index strips clitics off words of MIN_STRIPPED+ letters
@@ -387,7 +402,7 @@ def expand(node: Term | Phrase) -> list[Alternative]:
 
 
 def _split_not(node: And) -> tuple[list[Node], list[Node]]:
-    positives = [c for c in node.children if not isinstance(c, Not)]
+    positives: list[Node] = [c for c in node.children if not isinstance(c, Not)]
     negatives = [c.child for c in node.children if isinstance(c, Not)]
     return positives, negatives
 
@@ -493,7 +508,7 @@ def _pg_leaf(node: Term | Phrase) -> PgMatch:
 def compile_pg_match(node: Node) -> PgMatch:
     """The rows *node* selects, as a condition over ``article_search.marks`` (words without
     positions, clitic-stripped words ``~stem`` and adjacent pairs ``+a b``, GIN-indexed, see
-    ``crawler.search_index``) and, for phrases of three words or more, ``document`` (positions):
+    ``crawler.search.index``) and, for phrases of three words or more, ``document`` (positions):
     the very rows ``document @@ compile_tsquery(node)`` selects, with a handful of index terms
     and no position re-check for words and two-word phrases. Parts over ``marks`` alone are
     merged into one tsquery (GIN then evaluates NOT, too)."""
@@ -513,29 +528,3 @@ def compile_pg_match(node: Node) -> PgMatch:
             return ("marks", "(" + " & ".join(terms) + ")")
         return ("and", parts + [("not", c) for c in excluded])
     raise TypeError(f"cannot compile a bare {type(node).__name__}")
-
-
-def highlight_terms(node: Node) -> list[Alternative]:
-    """Every positive alternative of a query (for highlighting matches in snippets)."""
-    out: list[Alternative] = []
-
-    def walk(n: Node) -> None:
-        if isinstance(n, Term | Phrase):
-            out.extend(expand(n))
-        elif isinstance(n, And | Or):
-            for child in n.children:
-                walk(child)
-
-    walk(node)
-    return out
-
-
-def describe(alternatives: Iterable[Alternative]) -> Sequence[str]:
-    """Human-readable alternatives: `word`, `word*`, `"a b"`."""
-    return [
-        ('"' if len(a) > 1 else "")
-        + " ".join(w for w, _ in a)
-        + ('"' if len(a) > 1 else "")
-        + ("*" if a[-1][1] else "")
-        for a in alternatives
-    ]

@@ -6,7 +6,7 @@ Create Date: 2026-11-29 12:00:00.000000
 
 The index is raw DDL (a virtual table with prefix indexes, triggers, functions, and the
 expression index ``ix_articles_search_when`` on the articles' date that date-ordered search
-walks), not a model: see ``crawler/search_index.py``; its tables and that index are left out of
+walks), not a model: see ``crawler/search/index.py``; its tables and that index are left out of
 autogenerate by ``include_object``.
 """
 

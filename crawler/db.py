@@ -283,7 +283,7 @@ class CrawlRun(Base):
 
     A row is written as ``running`` when the crawl process starts and completed when it ends;
     the scheduler computes each source's next due time from these rows (see
-    ``crawler/runs.py``), so a restart neither forgets nor repeats work.
+    ``crawler/schedule/runs.py``), so a restart neither forgets nor repeats work.
     """
 
     __tablename__ = "crawl_runs"
@@ -309,7 +309,7 @@ class CrawlRun(Base):
 
 
 # --------------------------------------------------------------------------- alert digests
-# Appended by the digest work (migration 0005). See crawler/digest.py for the exactly-once
+# Appended by the digest work (migration 0005). See crawler/digest/__init__.py for the exactly-once
 # protocol these three tables implement.
 
 

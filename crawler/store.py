@@ -282,11 +282,6 @@ class ArticleStore:
         self.params = params or StoryParams()
         self.story_seconds = 0.0  # spent placing articles in stories (for benchmarks)
 
-    def find_duplicate(self, keys: Iterable[str], source: str, text_hash: str) -> int | None:
-        """The stored article with one of these URL keys, or with the same text from this source."""
-        found = self.find_by_url(keys)
-        return found if found is not None else self.find_same_text(source, text_hash)
-
     def find_by_url(self, keys: Iterable[str]) -> int | None:
         """The stored article any of these URL keys led to."""
         with self.engine.connect() as conn:

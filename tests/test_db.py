@@ -102,8 +102,10 @@ def test_store_saves_once_with_aliases_topics_and_raw(db_url: str) -> None:
         assert (
             session.scalar(select(func.count()).select_from(ArticleUrl)) == 2
         )  # canonical + redirected-from (utm variant = same key)
-    assert store.find_duplicate([item.url_key], "other", "x") == article_id
-    assert store.find_duplicate(["nothing"], "sample", item.content_hash) == article_id
+    assert store.find_by_url([item.url_key]) == article_id
+    assert store.find_by_url(["nothing"]) is None
+    assert store.find_same_text("sample", item.content_hash) == article_id
+    assert store.find_same_text("other", item.content_hash) is None
     engine.dispose()
 
 

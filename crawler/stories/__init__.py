@@ -2,7 +2,7 @@
 
 A *story* groups every copy of one article: the same wire on several outlets, with a new
 headline, an agency dateline, a trimmed paragraph, the outlet's boilerplate or reordered
-sentences. Matching works on the Arabic-normalised text (``normalize.normalize_text``):
+sentences. Matching works on the Arabic-normalised text (``crawler.text.normalize.normalize_text``):
 
 * ``shingles``: overlapping word 3-grams of the matching form (punctuation dropped);
 * ``fingerprint``: a MinHash signature (datasketch) cut into LSH bands; each band becomes a

@@ -75,22 +75,3 @@ def largest_stories(
             }
         )
     return rows
-
-
-def story_articles(session: Session, story_id: int) -> list[dict[str, Any]]:
-    """The copies of one story, earliest published first."""
-    query = (
-        select(Article.id, Article.source, Article.url, Article.title, Article.published_at)
-        .where(Article.story_id == story_id)
-        .order_by(Article.published_at.asc().nulls_last(), Article.id)
-    )
-    return [
-        {
-            "id": row.id,
-            "source": row.source,
-            "url": row.url,
-            "title": row.title,
-            "published_at": row.published_at.isoformat() if row.published_at else None,
-        }
-        for row in session.execute(query)
-    ]

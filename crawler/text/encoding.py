@@ -69,18 +69,13 @@ _META_CHARSET = re.compile(
 )
 _PRESCAN_BYTES = 8192
 
-# Arabic letters (hamza..yeh), harakat
-_AR_LETTER = re.compile(r"[\u0621-\u063a\u0641-\u064a]")
+# Arabic letters (hamza..yeh) and harakat
 _AR_ANY = re.compile(r"[\u0621-\u0652]")
 _TANWEEN_MID = re.compile(r"[\u064b-\u064d](?=[\u0621-\u063a\u0641-\u064a])")
 _LATIN_LETTER = re.compile(
     "[\u00c0-\u00ff\u0152\u0153\u2018-\u201e\u2013\u2014\u2026\u00a0\u00ab\u00bb\u00b0\u20ac]"
 )
 _HIGH_RUN = re.compile(rb"[\x80-\xff]{2,}")
-_LATIN_NEAR_AR = re.compile(
-    r"[\u00c0-\u00ff\u0152\u0153](?=[\u0621-\u063a\u0641-\u064a])"
-    r"|(?<=[\u0621-\u063a\u0641-\u064a])[\u00c0-\u00ff\u0152\u0153]"
-)
 
 
 def normalize_charset(label: str | bytes | None) -> str | None:
@@ -256,7 +251,9 @@ def _decode_declared(body: bytes, name: str) -> str | None:
 
 
 def decode_html(
-    body: bytes, content_type: str | None = None, forced: str | None = None
+    body: bytes | bytearray | memoryview,
+    content_type: str | None = None,
+    forced: str | None = None,
 ) -> tuple[str, str]:
     """Decode an HTML body; return (text, python codec name). Never raises."""
     try:
@@ -266,11 +263,12 @@ def decode_html(
         return bytes(body or b"").decode("utf-8", "replace"), "utf-8"
 
 
-def _decode_html(body: bytes, content_type: str | None, forced: str | None) -> tuple[str, str]:
-    if not body:
+def _decode_html(
+    data: bytes | bytearray | memoryview, content_type: str | None, forced: str | None
+) -> tuple[str, str]:
+    if not data:
         return "", "utf-8"
-    if isinstance(body, (bytearray, memoryview)):
-        body = bytes(body)
+    body = data if isinstance(data, bytes) else bytes(data)
     name = normalize_charset(forced) if forced else None
     if forced and name is None:
         logger.warning("unknown forced encoding %r ignored", forced)

@@ -63,29 +63,26 @@ _INVISIBLE = _ranges(
 
 _ARABIC_TABLE: dict[int, str | None] = {cp: None for cp in _ARABIC_MARKS + _INVISIBLE}
 _ARABIC_TABLE[0x0640] = None  # tatweel
-_ARABIC_TABLE.update(
-    str.maketrans(
-        {
-            "أ": "ا",
-            "إ": "ا",
-            "آ": "ا",
-            "ٱ": "ا",  # alef wasla
-            "ٲ": "ا",
-            "ٳ": "ا",
-            "ٵ": "ا",
-            "ؤ": "و",
-            "ئ": "ي",
-            "ى": "ي",  # alef maqsura
-            "ی": "ي",  # Farsi yeh
-            "ۍ": "ي",
-            "ة": "ه",  # ta marbuta
-            "ۃ": "ه",
-            "ۀ": "ه",
-            "ھ": "ه",  # heh doachashmee
-            "ک": "ك",  # keheh
-        }
-    )
-)
+_ARABIC_LETTERS: dict[str, str | None] = {
+    "أ": "ا",
+    "إ": "ا",
+    "آ": "ا",
+    "ٱ": "ا",  # alef wasla
+    "ٲ": "ا",
+    "ٳ": "ا",
+    "ٵ": "ا",
+    "ؤ": "و",
+    "ئ": "ي",
+    "ى": "ي",  # alef maqsura
+    "ی": "ي",  # Farsi yeh
+    "ۍ": "ي",
+    "ة": "ه",  # ta marbuta
+    "ۃ": "ه",
+    "ۀ": "ه",
+    "ھ": "ه",  # heh doachashmee
+    "ک": "ك",  # keheh
+}
+_ARABIC_TABLE.update(str.maketrans(_ARABIC_LETTERS))
 for _i in range(10):
     _ARABIC_TABLE[0x0660 + _i] = str(_i)  # Arabic-Indic digits
     _ARABIC_TABLE[0x06F0 + _i] = str(_i)  # Extended Arabic-Indic (Persian/Urdu) digits
@@ -101,7 +98,8 @@ _COMBINING_TABLE: dict[int, str | None] = {
         (0xFE20, 0xFE2F),
     )
 }
-_COMBINING_TABLE.update(str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d"}))
+_LIGATURES: dict[str, str | None] = {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d"}
+_COMBINING_TABLE.update(str.maketrans(_LIGATURES))
 
 
 def normalize_arabic(text: str) -> str:

@@ -423,21 +423,29 @@ def test_cadence_parallel_limit_and_time_limit(
 
 @pytest.mark.slow
 def test_standby_does_not_run_and_takes_over_after_sigkill(
-    site: SampleSite, tmp_path: Path, db_url: str
+    site: SampleSite, hanging: HangingServer, tmp_path: Path, db_url: str
 ) -> None:
-    config = write_config(site, tmp_path / "config", {"sahil-ar": "3s"})
-    with Daemon(config, db_url, tmp_path / "a.log") as first:
+    # "hang" never gets an answer, so its crawl is surely still running when the leader dies
+    config = write_config(
+        site, tmp_path / "config", {"sahil-ar": "3s"}, extra={"hang": hanging.source()}
+    )
+    args = ["-s", "DOWNLOAD_TIMEOUT=900"]
+    with Daemon(config, db_url, tmp_path / "a.log", *args) as first:
         wait_for("the first run", lambda: len(all_runs(db_url)) >= 1, daemons=[first])
-        with Daemon(config, db_url, tmp_path / "b.log") as second:
+        with Daemon(config, db_url, tmp_path / "b.log", *args) as second:
             wait_for("standby", lambda: "standby" in second.output(), daemons=[first, second])
             wait_for(
-                "two more runs, one of them running",
-                lambda: len(rows := all_runs(db_url)) >= 3 and rows[-1].outcome == runs.RUNNING,
+                "two finished sahil-ar runs while hang's crawl runs",
+                lambda: (
+                    len(finished(rows := all_runs(db_url), "sahil-ar")) >= 2
+                    and any(r.source == "hang" and r.outcome == runs.RUNNING for r in rows)
+                ),
+                timeout=300,
                 daemons=[first, second],
             )
             rows = all_runs(db_url)
             assert all(r.scheduler and r.scheduler.startswith(first.tag) for r in rows)
-            orphan = rows[-1]
+            (orphan,) = [r for r in rows if r.source == "hang"]
             first.kill()  # SIGKILL mid-crawl
             wait_for(
                 "the standby's own finished run",
@@ -446,6 +454,7 @@ def test_standby_does_not_run_and_takes_over_after_sigkill(
                     for r in all_runs(db_url)
                     if r.scheduler
                 ),
+                timeout=300,
                 daemons=[second],
             )
             assert second.terminate() == 0, second.output()
@@ -456,7 +465,8 @@ def test_standby_does_not_run_and_takes_over_after_sigkill(
     assert all(r.outcome != runs.RUNNING for r in rows)
     taken = [r for r in rows if r.scheduler and r.scheduler.startswith(second.tag)]
     assert taken and taken[0].started_at >= by_id[orphan.id].finished_at
-    assert_no_overlap(rows)  # one source: never two crawls of it at once
+    for source in ("sahil-ar", "hang"):  # never two crawls of one source at once
+        assert_no_overlap([r for r in rows if r.source == source])
     assert "leader:" in second.output() and "standby" in second.output()
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -123,8 +122,8 @@ class Schedule:
             if moment is not None:
                 slots.append(moment)
                 moment += timedelta(microseconds=1)
-        gaps = [b - a for a, b in itertools.pairwise(slots)]
-        return statistics.median_low(gaps) if gaps else timedelta(days=1)
+        gaps = sorted(b - a for a, b in itertools.pairwise(slots))
+        return gaps[(len(gaps) - 1) // 2] if gaps else timedelta(days=1)  # the lower median
 
     def trigger(self, start: datetime) -> Any:
         """The APScheduler trigger firing this schedule (an interval counts from *start*)."""

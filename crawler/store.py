@@ -25,7 +25,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -220,14 +220,7 @@ def article_rows(item: ArticleItem) -> ArticleRows:
         "content_hash": item.content_hash,
         "fetched_at": item.fetched_at or utcnow(),
     }
-    topics = [
-        {
-            "topic": tag.topic,
-            "score": tag.score,
-            "evidence": [asdict(evidence) for evidence in tag.evidence],
-        }
-        for tag in item.topics
-    ]
+    topics = [tag.stored() for tag in item.topics]
     raw = None
     if item.raw is not None:
         raw = {
@@ -314,11 +307,6 @@ class ArticleStore:
                 conn.commit()
             except IntegrityError:  # the article is gone meanwhile
                 conn.rollback()
-
-    def save(self, item: ArticleItem) -> int | None:
-        """Insert the article; None when another writer stored the same URL first."""
-        saved = self.store(item)
-        return saved.article_id if saved is not None else None
 
     def store(self, item: ArticleItem) -> Saved | None:
         """Insert (or, with ``item.update_of``, update) the article and place it in a story.

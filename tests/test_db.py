@@ -17,7 +17,7 @@ from crawler.crawl.items import ArticleItem
 from crawler.db import Article, ArticleUrl, Base
 from crawler.extract.core import Extracted
 from crawler.search.index import include_object
-from crawler.store import ArticleStore
+from crawler.store import ArticleStore, Saved
 from crawler.tagging import Evidence, TopicTag
 from pipelines.normalize import normalize_article
 
@@ -87,9 +87,10 @@ def test_store_saves_once_with_aliases_topics_and_raw(db_url: str) -> None:
     engine = db.make_engine(db_url)
     store = ArticleStore(engine)
     item = make_item()
-    article_id = store.save(item)
-    assert article_id is not None
-    assert store.save(make_item()) is None  # the same URL again: refused, nothing written
+    saved = store.store(item)
+    assert saved is not None
+    article_id = saved.article_id
+    assert store.store(make_item()) is None  # the same URL again: refused, nothing written
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Article)) == 1
         article = session.get(Article, article_id)
@@ -111,10 +112,10 @@ def test_store_saves_once_with_aliases_topics_and_raw(db_url: str) -> None:
 
 def test_concurrent_writers_store_one_copy(db_url: str) -> None:
     engine = db.make_engine(db_url)
-    results: list[int | None] = []
+    results: list[Saved | None] = []
 
     def writer() -> None:
-        results.append(ArticleStore(engine).save(make_item()))
+        results.append(ArticleStore(engine).store(make_item()))
 
     threads = [threading.Thread(target=writer) for _ in range(4)]
     for thread in threads:

@@ -372,7 +372,9 @@ def test_articles_saved_by_the_store_are_searchable(db_url: str) -> None:
     from crawler.store import ArticleStore
 
     engine = db.make_engine(db_url)
-    article_id = ArticleStore(engine).save(make_item())
+    saved = ArticleStore(engine).store(make_item())
+    assert saved is not None
+    article_id = saved.article_id
     assert found(engine, "اسرائيل") == {article_id}  # «وإسرائيل» in the stored title and text
     assert found(engine, '"مذكرة تفاهم"') == {article_id}
     engine.dispose()

@@ -35,7 +35,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, compress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crawler.text.tokens import (
     AR_MAX_PREFIX,
@@ -78,6 +78,14 @@ class TopicTag:
     topic: str
     score: float
     evidence: tuple[Evidence, ...]
+
+    def stored(self) -> dict[str, Any]:
+        """The tag as stored (an ``article_topics`` row without ``article_id``)."""
+        return {
+            "topic": self.topic,
+            "score": self.score,
+            "evidence": [dataclasses.asdict(ev) for ev in self.evidence],
+        }
 
 
 @dataclass(frozen=True)

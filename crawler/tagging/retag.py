@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from crawler.db import Article, ArticleTopic
-from crawler.tagging import Tagger, TopicTag
+from crawler.tagging import Tagger
 
 __all__ = ["BacktestResult", "RetagResult", "backtest", "count_articles", "retag"]
 
@@ -91,10 +91,6 @@ def _stored(session: Session, ids: Sequence[int], topic: str | None = None) -> d
     return out
 
 
-def _evidence(tag: TopicTag) -> list[dict[str, Any]]:
-    return [dataclasses.asdict(ev) for ev in tag.evidence]
-
-
 @dataclass
 class RetagResult:
     articles: int = 0
@@ -132,14 +128,7 @@ def retag(
             after = {tag.topic for tag in tags}
             for tag in tags:
                 (result.kept if tag.topic in before else result.added)[tag.topic] += 1
-                new_rows.append(
-                    {
-                        "article_id": row.id,
-                        "topic": tag.topic,
-                        "score": tag.score,
-                        "evidence": _evidence(tag),
-                    }
-                )
+                new_rows.append({"article_id": row.id, **tag.stored()})
             result.removed.update(name for name in before if name not in after)
         session.execute(delete(ArticleTopic).where(ArticleTopic.article_id.in_(ids)))
         if new_rows:
@@ -202,7 +191,9 @@ def backtest(
             if tag is not None and stored is None:
                 result.added += 1
                 if len(result.added_sample) < sample:
-                    result.added_sample.append(Change(row.id, row.title, tag.score, _evidence(tag)))
+                    result.added_sample.append(
+                        Change(row.id, row.title, tag.score, tag.stored()["evidence"])
+                    )
             elif tag is None and stored is not None:
                 result.removed += 1
                 if len(result.removed_sample) < sample:

@@ -1,7 +1,9 @@
 """Search, show, export and count stored articles: one interface over SQLite FTS5 and PostgreSQL.
 
 Every function takes a Session and never commits it. A query string is parsed and compiled by
-``crawler.search.query`` and reaches the database only as a bound parameter.
+``crawler.search.query`` and reaches the database only as a bound parameter. The logic here is
+written once: what differs between the backends (the index table, match and rank, id lists,
+days, time budgets) comes from the adapter ``crawler.search.index.index_for(session)``.
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from crawler import db
 from crawler.cli import cli
-from crawler.cli.search import parse_when
 from crawler.db import Article, ArticleRaw, ArticleTopic, Story
 from crawler.search import Filters, search
 from crawler.search.query import QuerySyntaxError, parse_query
 from crawler.text.normalize import normalize_text
+from crawler.timespec import parse_since as parse_when
 
 DAY = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 

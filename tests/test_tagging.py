@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from crawler.config import Topic
-from crawler.tagging import Evidence, Tagger, TopicTag, term_keys
+from crawler.tagging import Evidence, Tagger, TopicTag
+from crawler.text.tokens import term_keys
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from crawler import db
 from crawler.cli.common import (
@@ -28,8 +27,7 @@ from crawler.cli.common import (
 )
 from crawler.config import Config, ConfigError
 from crawler.config.alerts import AlertsConfig, load_alerts
-from crawler.db import DigestRun
-from crawler.digest import preview, run_rule
+from crawler.digest import preview, recent_runs, run_rule
 from crawler.digest.channels import Rendered
 from crawler.text.bidi import isolate
 
@@ -149,10 +147,7 @@ def preview_cmd(
 def history_cmd(state: State, rule: str | None, limit: int) -> None:
     """Recent digest runs with each channel's outcome."""
     with state.session() as session:
-        query = select(DigestRun).order_by(DigestRun.started_at.desc(), DigestRun.id.desc())
-        if rule:
-            query = query.where(DigestRun.rule == rule)
-        for run in session.scalars(query.limit(limit)):
+        for run in recent_runs(session, rule, limit):
             outcomes = ", ".join(f"{c.channel}={c.status}({c.items})" for c in run.channels)
             click.echo(
                 f"{db.as_utc(run.started_at):%Y-%m-%d %H:%M}\t{run.rule}\t{run.trigger}\t"

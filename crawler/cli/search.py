@@ -19,7 +19,6 @@ from crawler.cli.common import State, UsageError, format_option, since_option, u
 from crawler.search.query import QuerySyntaxError, search_tokens
 from crawler.text.bidi import isolate
 from crawler.text.tokens import TOKEN_RE, token_key
-from crawler.timespec import parse_since as parse_when  # noqa: F401  (tests/test_search.py)
 
 
 def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -205,9 +204,7 @@ def show(state: State, article_id: int, fmt: str) -> None:
     else:
         echo("Topics: none")
     siblings = article["story_siblings"]
-    if siblings is None:
-        echo("Story: this database has no story clusters.")
-    elif siblings:
+    if siblings:
         copies = "1 other copy" if len(siblings) == 1 else f"{len(siblings)} other copies"
         echo(f"Story {article.get('story_id')}: {copies}")
         for s in siblings:

@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, desc, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from crawler import db
 from crawler.config import Config
@@ -538,6 +538,14 @@ def preview(
 
 
 # --------------------------------------------------------------------------- scheduling
+
+
+def recent_runs(session: Session, rule: str | None = None, limit: int = 20) -> list[DigestRun]:
+    """The latest digest runs (of *rule*, or of every rule), newest first, with their channels."""
+    query = select(DigestRun).order_by(DigestRun.started_at.desc(), DigestRun.id.desc())
+    if rule:
+        query = query.where(DigestRun.rule == rule)
+    return list(session.scalars(query.options(selectinload(DigestRun.channels)).limit(limit)))
 
 
 def is_due(session: Session, rule: Rule, now: datetime) -> bool:

@@ -18,8 +18,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from crawler.tagging import TOKEN_RE, term_keys, token_key
 from crawler.text.bidi import RTL_LANGS, clean_line, direction, isolate
+from crawler.text.tokens import TOKEN_RE, term_keys, token_key
 
 EXCERPT_CHARS = 240
 

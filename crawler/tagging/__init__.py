@@ -54,7 +54,7 @@ from crawler.text.tokens import (
 if TYPE_CHECKING:
     from crawler.config import Topic
 
-__all__ = ["TOKEN_RE", "Evidence", "Tagger", "TopicTag", "tag_record", "term_keys", "token_key"]
+__all__ = ["Evidence", "Tagger", "TopicTag", "tag_record"]
 
 logger = logging.getLogger(__name__)
 

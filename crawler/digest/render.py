@@ -18,7 +18,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from crawler.text.bidi import RTL_LANGS, clean_line, direction, isolate
+from crawler.text.bidi import RTL_LANGS, clean_line, direction, isolate, strip_controls
 from crawler.text.tokens import TOKEN_RE, term_keys, token_key
 
 EXCERPT_CHARS = 240
@@ -186,14 +186,13 @@ def render_json(digest: Digest) -> str:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+
+
 # The characters crawler.text.bidi.clean_line removes, without joining lines: Markdown keeps
 # the spacing and line breaks of the value.
-_MD_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
-
-
 def md_escape(value: Any) -> str:
     """Markdown-safe text: metacharacters backslash-escaped, control characters dropped."""
-    return _MD_SPECIAL.sub(r"\\\1", _MD_CONTROL_RE.sub(" ", str(value)))
+    return _MD_SPECIAL.sub(r"\\\1", strip_controls(str(value)))
 
 
 def local_time(value: datetime | None, tz: Any) -> str | None:

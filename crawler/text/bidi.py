@@ -21,9 +21,14 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _RTL_CLASSES = frozenset({"R", "AL"})
 
 
+def strip_controls(text: str) -> str:
+    """*text* with control characters and stray bidi overrides blanked (tabs, newlines kept)."""
+    return _CONTROL_RE.sub(" ", text)
+
+
 def clean_line(text: str) -> str:
     """One line, no control characters or stray bidi overrides from crawled content."""
-    return " ".join(_CONTROL_RE.sub(" ", text).split())
+    return " ".join(strip_controls(text).split())
 
 
 def first_strong(text: str) -> Direction | None:

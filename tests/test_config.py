@@ -23,6 +23,7 @@ from crawler.config import (
     resolve_config_dir,
     url_in_domains,
 )
+from crawler.config.schedule import crontab_weekdays
 
 REPO_CONFIG = Path(cfg.__file__).resolve().parents[2] / "config"
 
@@ -595,12 +596,16 @@ SCHEDULES = [
         "2026-01-12T09:00",
         timedelta(days=1),
         "cron 0 9 * * 1-5",
-        id="cron-weekday-numbers",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="known bug: APScheduler 3 reads weekday numbers from Monday = 0, crontab "
-            "from Sunday = 0, so '1-5' runs Tuesday to Saturday",
-        ),
+        id="cron-weekday-numbers",  # crontab's 1-5 is Monday to Friday (APScheduler 3: Tue-Sat)
+    ),
+    pytest.param(
+        Schedule.crontab("30 8 * * 0"),
+        "2026-01-04T08:30",  # a Sunday
+        "2026-01-05T08:00",
+        "2026-01-11T08:30",
+        timedelta(days=7),
+        "cron 30 8 * * 0",
+        id="cron-sunday-is-0",
     ),
     pytest.param(
         Schedule.crontab("0 7 * * *", "Europe/Paris"),
@@ -693,3 +698,28 @@ def test_schedule_rejects(kwargs: dict[str, object], message: str) -> None:
 )
 def test_url_in_domains(url: str, domains: list[str], ok: bool) -> None:
     assert url_in_domains(url, domains) is ok
+
+
+@pytest.mark.parametrize(
+    ("spec", "names"),
+    [
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("mon-fri", "mon,tue,wed,thu,fri"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("5-7", "fri,sat,sun"),
+        ("fri-sun", "fri,sat,sun"),
+        ("*/2", "tue,thu,sat,sun"),  # days 0, 2, 4, 6
+        ("1-5/2", "mon,wed,fri"),
+        ("sat,SUN,1", "mon,sat,sun"),
+        ("*", "*"),
+    ],
+)
+def test_crontab_weekdays_count_from_sunday(spec: str, names: str) -> None:
+    assert crontab_weekdays(spec) == names
+
+
+@pytest.mark.parametrize("spec", ["5-1", "8", "funday", "1/0", "*/x"])
+def test_crontab_weekday_errors(spec: str) -> None:
+    with pytest.raises(ValueError):
+        crontab_weekdays(spec)

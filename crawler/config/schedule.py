@@ -28,6 +28,7 @@ _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 _PERIOD_FROM = datetime(2024, 1, 1, tzinfo=UTC)
 _PERIOD_SLOTS = 64
 _NEVER = timedelta(days=365)  # a crontab with no further slot is "due" this far ahead
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab numbering: Sunday = 0
 
 
 def parse_interval(text: str) -> timedelta:
@@ -53,6 +54,52 @@ def format_duration(delta: timedelta) -> str:
     return "".join(parts) or "0s"
 
 
+def _weekday(token: str) -> int:
+    name = token.strip().lower()
+    if len(name) >= 3 and name[:3] in _WEEKDAYS:
+        return _WEEKDAYS.index(name[:3])
+    if name.isdigit() and int(name) <= 7:
+        return int(name) % 7  # 0 and 7 are both Sunday
+    raise ValueError(f"not a weekday: {token!r} (0-7, Sunday = 0 or 7, or sun..sat)")
+
+
+def crontab_weekdays(spec: str) -> str:
+    """A crontab day-of-week field as the day names APScheduler 3 reads the same way.
+
+    APScheduler 3 counts weekday numbers from Monday = 0, crontab from Sunday = 0: handed
+    over as written, "1-5" would run Tuesday to Saturday. Names mean one day to both.
+    """
+    if spec == "*":
+        return spec
+    days: set[int] = set()
+    for item in spec.split(","):
+        span, slash, step_text = item.partition("/")
+        if slash and not (step_text.isdigit() and int(step_text) > 0):
+            raise ValueError(f"not a weekday step: {item!r}")
+        step = int(step_text) if slash else 1
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            low, _, high = span.partition("-")
+            first, last = _weekday(low), _weekday(high)
+            if last == 0 and first > 0:  # "5-7", "fri-sun": Sunday closes the week
+                last = 7
+            if first > last:
+                raise ValueError(f"a weekday range runs from the earlier day: {item!r}")
+        else:
+            first = _weekday(span)
+            last = 6 if slash else first
+        days.update(day % 7 for day in range(first, last + 1, step))
+    return ",".join(_WEEKDAYS[day] for day in sorted(days, key=lambda day: (day - 1) % 7))
+
+
+def _crontab_fields(expr: str) -> str:
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"a crontab has 5 fields (minute hour day month weekday), got {expr!r}")
+    return " ".join([*fields[:4], crontab_weekdays(fields[4])])
+
+
 @dataclass(frozen=True)
 class Schedule:
     """Every ``interval``, or at the slots of the 5-field crontab ``cron`` in ``timezone``.
@@ -74,7 +121,9 @@ class Schedule:
         if self.cron is not None:
             from apscheduler.triggers.cron import CronTrigger
 
-            trigger = CronTrigger.from_crontab(self.cron, timezone=ZoneInfo(self.timezone))
+            trigger = CronTrigger.from_crontab(
+                _crontab_fields(self.cron), timezone=ZoneInfo(self.timezone)
+            )
             object.__setattr__(self, "_trigger", trigger)
 
     @classmethod

@@ -105,6 +105,55 @@ def _cycle(graph: dict[str, dict[str, list[str]]]) -> list[str] | None:
     return None
 
 
+# What each room may import (docs/internals.md shows the same table). A new dependency
+# between rooms is a design decision: add it here, and to the docs, on purpose.
+MAY_IMPORT: dict[str, set[str]] = {
+    "text": set(),
+    "db": set(),
+    "settings": set(),
+    "config": {"text"},
+    "timespec": {"config"},
+    "tagging": {"config", "db", "text"},
+    "stories": {"db"},
+    "search": {"db", "text"},
+    "extract": {"config", "tagging", "text"},
+    "crawl": {"config", "db", "extract", "settings", "stories", "tagging", "text"},
+    "store": {"crawl", "db", "stories"},
+    "digest": {"config", "db", "tagging", "text"},
+    "schedule": {"config", "db", "digest", "text"},
+    "sample_site": {"config", "crawl", "db", "stories"},
+    "migrations": {"db", "search"},
+    "cli": {
+        "config",
+        "crawl",
+        "db",
+        "digest",
+        "extract",
+        "sample_site",
+        "schedule",
+        "search",
+        "stories",
+        "tagging",
+        "text",
+        "timespec",
+    },
+    "__main__": {"cli"},
+}
+
+
+def test_rooms_import_only_what_the_table_allows() -> None:
+    graph = _room_graph()
+    unknown = sorted(set(graph) - set(MAY_IMPORT))
+    assert not unknown, f"new rooms {unknown}: add them to MAY_IMPORT (and docs/internals.md)"
+    offenders = [
+        f"{room} -> {target} ({', '.join(where[:3])})"
+        for room, targets in sorted(graph.items())
+        for target, where in sorted(targets.items())
+        if target not in MAY_IMPORT[room]
+    ]
+    assert not offenders, "imports the room table does not allow:\n" + "\n".join(offenders)
+
+
 def test_no_import_cycle_between_rooms() -> None:
     graph = _room_graph()
     assert {"cli", "config", "crawl", "extract", "text", "db"} <= set(graph)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from sqlalchemy import (
     JSON,
@@ -26,8 +29,19 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    InstrumentedAttribute,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+)
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +214,77 @@ def resolve_db_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get(DB_URL_ENV) or DEFAULT_DB_URL
 
 
+BACKENDS = ("sqlite", "postgresql")  # the search index has one adapter for each
+URL_EXAMPLES = (
+    "sqlite:///marsad.db (four slashes for an absolute path) or postgresql+psycopg://USER@HOST/DB"
+)
+# user:password@ in any URL, parsed or not (SQLAlchemy's own messages echo the whole URL)
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^\s:/@]*:)(?P<password>[^\s@/]*)@")
+
+
+class UnusableDatabase(Exception):
+    """A database that cannot be used as asked. ``str()`` says what failed (the URL with its
+    password hidden) and the fix; *usage* marks a wrong ``--db`` or an unprepared database
+    (exit 2), as opposed to a failure of the moment such as a server that is down (exit 1)."""
+
+    def __init__(self, problem: str, fix: str, *, usage: bool = True) -> None:
+        self.problem, self.fix, self.usage = problem, fix, usage
+        super().__init__(f"{problem.rstrip('.')}.\nFix: {fix.rstrip('.')}.")
+
+
+def hide_password(text: str) -> str:
+    """*text* with the password of every ``scheme://user:password@`` in it replaced by ***."""
+    return _URL_PASSWORD.sub(lambda m: m["head"] + ("***@" if m["password"] else "@"), text)
+
+
+def url_passwords(url: str) -> list[str]:
+    """The password of *url* as written and decoded, to scrub from any message."""
+    found = [m["password"] for m in _URL_PASSWORD.finditer(url) if m["password"]]
+    return [*found, *(unquote(p) for p in found if unquote(p) != p)]
+
+
+def safe_url(url: str) -> str:
+    """A database URL with any password hidden (also when it does not parse)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return hide_password(url)
+
+
+def parse_db_url(url: str) -> URL:
+    """*url* parsed; a URL that does not parse, or names a backend Marsad cannot use, is an
+    :class:`UnusableDatabase` naming it and the fix."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UnusableDatabase(
+            f"invalid database URL {safe_url(url)!r}", f"write it as {URL_EXAMPLES}"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in BACKENDS:
+        raise UnusableDatabase(
+            f"unsupported database {backend!r} in {safe_url(url)}: Marsad stores into "
+            "SQLite or PostgreSQL",
+            f"use {URL_EXAMPLES}",
+        )
+    if backend == "sqlite" and (parsed.host or parsed.port):
+        raise UnusableDatabase(
+            f"invalid SQLite URL {safe_url(url)!r}: the path must follow three slashes",
+            f"write sqlite:///{parsed.host}{'/' + parsed.database if parsed.database else ''}"
+            " (relative) or sqlite:////absolute/path.db",
+        )
+    return parsed
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite URL; None for other backends, memory and ``file:`` URIs."""
+    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
+        return None
+    if not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).expanduser()
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets analysts query while a crawl writes; NORMAL is durable enough in WAL mode.
@@ -210,29 +295,120 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
-    """An engine for *url*; with *create*, the schema is brought up to date first."""
+def make_engine(url: str | None = None, *, create: bool = True, revision: str = "heads") -> Engine:
+    """An engine for *url*; with *create*, the SQLite folder is made and the schema brought to
+    *revision* first (which creates a new database). Without it, nothing is checked or
+    written: :func:`open_existing` is the safe way to open a database for use."""
     url = resolve_db_url(url)
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _set_sqlite_pragmas)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
+    parsed = parse_db_url(url)
+    path = sqlite_path(parsed)
+    if path is not None and create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _set_sqlite_pragmas)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True)
+    except ImportError as exc:
+        driver = exc.name or parsed.get_driver_name()
+        raise UnusableDatabase(
+            f"the database driver {driver!r} for {safe_url(url)} is not installed",
+            f"install it (pip install {driver}), or write postgresql+psycopg://... "
+            "(psycopg 3 comes with Marsad)",
+        ) from None
     if create:
-        upgrade(engine)
+        try:
+            upgrade(engine, revision)
+        except BaseException:
+            engine.dispose()
+            raise
     return engine
 
 
-def alembic_config(engine: Engine) -> Any:
+def open_existing(url: str | None = None) -> Engine:
+    """An engine on an existing database whose schema is at head; checks, never writes.
+
+    A missing SQLite file (its folder is not created), a database without Marsad's schema or
+    with an older or unknown revision is an :class:`UnusableDatabase` saying to run
+    ``marsad db upgrade``. Connection failures are SQLAlchemy's (see :func:`explain_error`).
+    """
+    url = resolve_db_url(url)
+    path = sqlite_path(parse_db_url(url))
+    if path is not None and not path.exists():
+        raise UnusableDatabase(f"no database at {path}", "run `marsad db upgrade` or check --db")
+    if path is not None and not path.is_file():
+        raise UnusableDatabase(f"{path} is not a database file", "check --db")
+    engine = make_engine(url, create=False)
+    try:
+        check_at_head(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def check_at_head(engine: Engine) -> None:
+    """The schema of *engine*'s database is this Marsad's head, or :class:`UnusableDatabase`."""
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return
+    where = engine.url.render_as_string(hide_password=True)
+    if current is None:
+        raise UnusableDatabase(
+            f"the database at {where} has no Marsad schema", "run `marsad db upgrade`"
+        )
+    if set(current.split(",")) <= set(_revision_ids(_script())):
+        raise UnusableDatabase(
+            f"the database at {where} is at revision {current}, this Marsad needs {head}",
+            "run `marsad db upgrade`",
+        )
+    raise UnusableDatabase(
+        f"the database at {where} is at revision {current}, unknown to this Marsad "
+        f"(its latest is {head}): a newer Marsad wrote it",
+        "upgrade Marsad, or check --db",
+    )
+
+
+def alembic_config(engine: Engine | None = None) -> Any:
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    cfg.attributes["engine"] = engine
+    if engine is not None:
+        cfg.attributes["engine"] = engine
     return cfg
+
+
+def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def _revision_ids(script: ScriptDirectory) -> list[str]:
+    """Every revision, newest first."""
+    return [revision.revision for revision in script.walk_revisions()]
+
+
+def head_revision() -> str:
+    """The revision a database at head is at, as :func:`current_revision` writes it."""
+    return ",".join(sorted(_script().get_heads()))
+
+
+def check_revision(revision: str) -> None:
+    """*revision* names a migration (or heads, head+1...), else :class:`UnusableDatabase`."""
+    from alembic.util import CommandError
+
+    script = _script()
+    try:
+        script.get_revisions(revision)
+    except CommandError:
+        known = ", ".join(reversed(_revision_ids(script)))
+        raise UnusableDatabase(
+            f"unknown revision {revision!r} for --revision",
+            f"use --revision heads (the latest: {head_revision()}) or one of {known}",
+        ) from None
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
@@ -248,6 +424,72 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         heads = MigrationContext.configure(conn).get_current_heads()
     return ",".join(sorted(heads)) or None
+
+
+# what a driver's message says -> (problem, fix, usage); the first match wins
+_DRIVER_MESSAGES: tuple[tuple[re.Pattern[str], str, str, bool], ...] = (
+    (re.compile(r'database "(?P<name>[^"]+)" does not exist'),
+     'the server at {url} has no database "{name}"',
+     "create it (createdb {name}) and run `marsad db upgrade`, or check --db", True),
+    (re.compile(r'role "(?P<name>[^"]+)" does not exist|password authentication failed'),
+     "the server at {url} refused the login",
+     "check the user and password in --db", True),
+    (re.compile(r"file is not a database"),
+     "{path} is not a SQLite database", "check --db", True),
+    (re.compile(r"unable to open database file"),
+     "cannot open the SQLite database {path}",
+     "check that its folder exists and is writable, or check --db", False),
+    (re.compile(r"readonly database|read-only"),
+     "the database at {url} is read-only", "check the file's permissions, or check --db", False),
+    (re.compile(r"disk is full|No space left on device|could not extend file"),
+     "disk full: the database at {url} cannot grow", "free disk space, then run again", False),
+    (re.compile(r"database is locked"),
+     "the SQLite database {path} stayed locked by another process",
+     "run again when the other command has finished", False),
+    (re.compile(r"Connection refused|could not connect|connection failed|timeout expired|"
+                r"could not translate host name|server closed the connection|"
+                r"Name or service not known|Network is unreachable|No route to host"),
+     "database server unreachable at {url}: {reason}",
+     "start the server, or check the host and port in --db", False),
+)  # fmt: skip
+
+
+def explain_error(exc: DBAPIError, url: str) -> UnusableDatabase:
+    """A driver error raised while using *url*, as what failed and its fix (password hidden)."""
+    reason = str(exc.orig if exc.orig is not None else exc).strip().split("\n", 1)[0]
+    reason = re.sub(r"^connection failed:\s*", "", reason)
+    reason = re.sub(r"^connection to server at .*? failed:\s*", "", reason)
+    reason = " ".join(reason.replace("FATAL:", "").split()) or type(exc).__name__
+    reason = hide_password(reason)
+    for password in url_passwords(url):
+        reason = reason.replace(password, "***")
+    try:
+        path = sqlite_path(make_url(url))
+    except ArgumentError:
+        path = None
+    for pattern, problem, fix, usage in _DRIVER_MESSAGES:
+        found = pattern.search(reason)
+        if found:
+            values = {"url": safe_url(url), "path": path or safe_url(url), "reason": reason,
+                      **found.groupdict()}  # fmt: skip
+            return UnusableDatabase(problem.format(**values), fix.format(**values), usage=usage)
+    return UnusableDatabase(
+        f"database error at {safe_url(url)}: {reason}",
+        "check the database (run with -vv for the details)",
+        usage=False,
+    )
+
+
+def stored_values(
+    session: Session, column: InstrumentedAttribute[Any], values: Sequence[str]
+) -> set[str]:
+    """Which of *values* some stored row has in *column* (one indexed look-up each, so checking
+    a filter value costs milliseconds however large the database)."""
+    return {
+        value
+        for value in values
+        if session.scalar(select(column).where(column == value).limit(1)) is not None
+    }
 
 
 def stored_article_fetched(conn: Session | Connection, key: str) -> tuple[int, datetime] | None:

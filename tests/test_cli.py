@@ -381,12 +381,13 @@ def test_state_engine_is_disposed_even_when_the_command_fails(
         def dispose(self) -> None:
             self.disposed = True
 
-    opened = Engine()
-    monkeypatch.setattr(db, "make_engine", lambda url, create=True: opened)
-    with pytest.raises(RuntimeError), State(db_option="sqlite://").engine() as engine:
-        assert engine is opened and not opened.disposed
-        raise RuntimeError("the command failed")
-    assert opened.disposed
+    for mode, patched in ((True, "make_engine"), (False, "open_existing")):
+        opened = Engine()
+        monkeypatch.setattr(db, patched, lambda url, **kwargs: opened)
+        with pytest.raises(RuntimeError), State(db_option="sqlite://").engine(create=mode) as e:
+            assert e is opened and not opened.disposed
+            raise RuntimeError("the command failed")
+        assert opened.disposed
 
 
 def test_state_db_url_defaults_like_the_library(monkeypatch: pytest.MonkeyPatch) -> None:

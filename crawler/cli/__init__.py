@@ -104,6 +104,13 @@ class LazyGroup(click.Group):
             self.add_command(load_command(self.lazy[cmd_name].target), cmd_name)
         return self.commands.get(cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every command runs inside the CLI's one error boundary (crawler.cli.common.guarded)."""
+        from crawler.cli.common import guarded  # here: --help and --version never get this far
+
+        invoke = super().invoke
+        return guarded(ctx, lambda: invoke(ctx))
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list from the table, without importing any command module."""
         names = self.list_commands(ctx)

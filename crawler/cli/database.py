@@ -20,8 +20,8 @@ def db_group() -> None:
 @click.pass_obj
 def upgrade(state: State, revision: str) -> None:
     """Create the database or apply pending migrations."""
-    with state.engine(create=False) as engine:
-        db.upgrade(engine, revision)
+    db.check_revision(revision)  # before the database (or its folder) is created
+    with state.engine(create=True, revision=revision) as engine:
         current = db.current_revision(engine)
     click.echo(f"{safe_url(state.db_url)} is at revision {current}.")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from pathlib import Path
 
 import click
 
@@ -22,7 +21,9 @@ from crawler.cli.common import (
     EXIT_OK,
     State,
     UsageError,
+    check_out,
     format_option,
+    open_out,
     since_option,
 )
 from crawler.config import Config, ConfigError
@@ -49,12 +50,17 @@ def _alerts(state: State) -> tuple[AlertsConfig, Config]:
         raise UsageError(str(exc)) from exc
 
 
+# the file formats of --out, chosen by the file's suffix
+OUT_SUFFIXES = {"html": (".html", ".htm"), "markdown": (".md",), "text": (".txt",),
+                "json": (".json",)}  # fmt: skip
+
+
 def _write_out(path: str, rendered: Rendered) -> None:
-    suffix = Path(path).suffix.lower()
-    body = {".md": rendered.markdown, ".json": rendered.json, ".txt": rendered.text}.get(
-        suffix, rendered.html
-    )
-    Path(path).write_text(body, encoding="utf-8")
+    fmt = check_out(path, OUT_SUFFIXES)
+    body = {"html": rendered.html, "markdown": rendered.markdown, "text": rendered.text,
+            "json": rendered.json}[fmt]  # fmt: skip
+    with open_out(path) as fh:
+        fh.write(body)
     click.echo(f"wrote {path}", err=True)
 
 
@@ -86,6 +92,8 @@ def run_cmd(
     could not deliver stay pending for its next run. Exit status: 0 when every channel
     succeeded (or had nothing to send), 1 when one failed, 2 for usage or config errors.
     """
+    if out:
+        check_out(out, OUT_SUFFIXES)  # before anything is sent
     alerts, config = _alerts(state)
     try:
         selected = [alerts.rule(r) for r in rules] if rules else [
@@ -129,6 +137,7 @@ def preview_cmd(
     state: State, rule: str, out: str, since: datetime | None, channel: str | None
 ) -> None:
     """Render RULE's digest to a file without sending or recording anything."""
+    check_out(out, OUT_SUFFIXES)
     alerts, config = _alerts(state)
     try:
         selected = alerts.rule(rule)

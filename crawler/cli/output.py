@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
+from crawler.db import safe_url as safe_url  # the one masking rule, shown by crawl and db
 from crawler.text.bidi import isolate
 
 if TYPE_CHECKING:
@@ -20,14 +20,6 @@ if TYPE_CHECKING:
 console = Console(highlight=False, soft_wrap=True)
 if not console.is_terminal:
     console.width = max(console.width, 120)
-
-
-def safe_url(url: str) -> str:
-    """A database URL with any password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
 
 
 def _reasons(counts: dict[str, int]) -> str:

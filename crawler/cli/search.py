@@ -6,16 +6,26 @@ import csv
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
 import click
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from crawler import db
 from crawler import search as api
-from crawler.cli.common import State, UsageError, format_option, since_option, until_option
+from crawler.cli.common import (
+    State,
+    UsageError,
+    check_out,
+    format_option,
+    open_out,
+    since_option,
+    until_option,
+)
+from crawler.config.checks import LANG_ALIASES, LANGUAGES, suggest
 from crawler.search.query import QuerySyntaxError, search_tokens
 from crawler.text.bidi import isolate
 from crawler.text.tokens import TOKEN_RE, token_key
@@ -62,13 +72,61 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
-def _session(state: State) -> Iterator[Session]:
-    """A session whose malformed queries become usage errors."""
+def _session(state: State, filters: api.Filters | None = None) -> Iterator[Session]:
+    """A session whose malformed queries become usage errors, once *filters* are checked."""
     with state.session() as session:
+        if filters is not None:
+            check_filters(state, session, filters)
         try:
             yield session
         except QuerySyntaxError as exc:
             raise UsageError(f"bad query: {exc.pretty()}") from None
+
+
+def check_filters(state: State, session: Session, filters: api.Filters) -> None:
+    """Each --topic, --source and --lang value is configured or stored, else a usage error with
+    "did you mean": a typo must not look like an empty result. Stored values count too, so the
+    articles of a source since removed from sources.toml stay searchable."""
+    if not (filters.topics or filters.sources or filters.languages):
+        return
+    try:
+        config = state.config()
+        topics, sources = [t.key for t in config.topics], [s.key for s in config.sources]
+    except UsageError:  # no usable configuration here: the stored values alone decide
+        topics, sources = [], []
+    _check_values("--topic", filters.topics, topics, db.ArticleTopic.topic, session,
+                  "topics.toml", "`marsad topics list`")  # fmt: skip
+    _check_values("--source", filters.sources, sources, db.Article.source, session,
+                  "sources.toml", "`marsad sources list`")  # fmt: skip
+    languages = [code for code in filters.languages if _base_language(code) not in LANGUAGES]
+    for code in sorted(set(languages) - db.stored_values(session, db.Article.language, languages)):
+        alias = LANG_ALIASES.get(code.lower())
+        hint = f"did you mean {alias!r}? " if alias else suggest(code.lower(), LANGUAGES)
+        raise UsageError(
+            f"--lang {code}: no stored article is in this language. Fix: {hint}use "
+            f"{', '.join(LANGUAGES)}, optionally with a region (fr-MA)"
+        )
+
+
+def _base_language(code: str) -> str:
+    return code.lower().replace("_", "-").split("-")[0]
+
+
+def _check_values(
+    option: str,
+    values: Sequence[str],
+    configured: Sequence[str],
+    column: InstrumentedAttribute[Any],
+    session: Session,
+    file: str,
+    listing: str,
+) -> None:
+    unknown = [value for value in values if value not in configured]
+    for value in sorted(set(unknown) - db.stored_values(session, column, unknown)):
+        raise UsageError(
+            f"{option} {value}: not in {file} and no stored article has it. "
+            f"Fix: {suggest(value, configured)}see {listing}"
+        )
 
 
 def _cut(value: str, width: int) -> str:
@@ -132,7 +190,7 @@ def search(
     matches it with clitics (و ب ل ك ف ال ...) and endings: اسرائيل finds وإسرائيل and
     الإسرائيلية. Words inside quotes are exact (a leading و/ب/ل/ك/ف is allowed).
     """  # fmt: skip
-    with _session(state) as session:
+    with _session(state, filters) as session:
         rows = api.search(
             session, query, filters, limit=limit, sort=sort, collapse_stories=collapse
         )
@@ -216,13 +274,7 @@ def show(state: State, article_id: int, fmt: str) -> None:
     echo(article["text"])
 
 
-@contextmanager
-def _output(path: str) -> Iterator[IO[str]]:
-    if path == "-":
-        yield sys.stdout
-        return
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        yield fh
+EXPORT_SUFFIXES = {"csv": (".csv",), "jsonl": (".jsonl", ".json", ".ndjson")}
 
 
 @click.command()
@@ -235,7 +287,8 @@ def _output(path: str) -> Iterator[IO[str]]:
     type=click.Path(dir_okay=False, allow_dash=True),
     default="-",
     show_default=True,
-    help="File to write ('-' = stdout).",
+    help="File to write ('-' = stdout): .csv for csv, .jsonl or .json for jsonl. Written whole "
+    "or not at all.",
 )
 @click.option("--no-text", is_flag=True, help="Leave the article text out.")
 @click.pass_obj
@@ -244,8 +297,9 @@ def export(
 ) -> None:
     """Write every matching article (all of them without QUERY), newest first, as CSV or JSON
     lines. Streams: memory stays flat however many articles match."""
+    check_out(out, EXPORT_SUFFIXES, fmt)
     count = 0
-    with _session(state) as session, _output(out) as fh:
+    with _session(state, filters) as session, open_out(out) as fh:
         records = api.iter_articles(session, query, filters, with_text=not no_text)
         if fmt == "csv":
             fields = [*CSV_FIELDS, "author", "description"] + ([] if no_text else ["text"])

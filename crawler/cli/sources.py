@@ -28,12 +28,22 @@ def sources_list(state: State, fmt: str) -> None:
 @click.option("--timeout", type=float, default=15.0, show_default=True)
 @click.pass_obj
 def sources_check(state: State, online: bool, timeout: float) -> None:
-    """Validate the configuration; with --online, probe each endpoint."""
+    """Validate sources.toml, topics.toml and alerts.toml; with --online, probe each endpoint."""
+    from crawler.config.alerts import load_alerts
+
     config = state.config()
+    alerts = load_alerts(config=config)  # a ConfigError is a usage error (exit 2)
     click.echo(
         f"{config.directory}: {len(config.sources)} sources and "
         f"{len(config.topics)} topics are valid."
     )
+    if alerts.file.exists():
+        rules = (
+            "1 alert rule is" if len(alerts.rules) == 1 else f"{len(alerts.rules)} alert rules are"
+        )
+        click.echo(f"{alerts.file}: {rules} valid.")
+    else:
+        click.echo(f"{alerts.file}: none (no alert rules).")
     if not online:
         return
     from crawler.crawl.probe import probe_sources

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -291,6 +292,44 @@ def _parse_smtp(value: Any, file: str) -> SmtpSettings:
     )
 
 
+def _check_apprise_url(c: _Checker, url: str) -> None:
+    """*url* as apprise itself parses it: an unknown scheme or a URL its service cannot use is
+    a config error at load time, not a failure at the first send. Apprise loads here, not when
+    crawler.config is imported (it takes a tenth of a second)."""
+    import apprise
+    from apprise.manager_plugins import NotificationManager
+
+    scheme = url.split("://", 1)[0].lower()
+    shown = f"{scheme}://…"  # the rest may hold tokens
+    # loading apprise's plugins imports the deprecated stdlib ``imghdr`` (its e-mail plugin):
+    # tolerated, as in crawler.digest.channels (tests run warnings-as-errors)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+        schemes = NotificationManager().schemas()
+    if scheme not in schemes:
+        raise c.err(
+            "url",
+            shown,
+            f"unknown apprise scheme {scheme!r}",
+            f"{suggest(scheme, sorted(schemes))}use a scheme from "
+            "https://github.com/caronc/apprise/wiki (json://host/path, tgram://TOKEN/CHAT, ...)",
+        )
+    quiet = logging.getLogger("apprise")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # apprise logs its own ERROR line for a URL it refuses
+    try:
+        service = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    finally:
+        quiet.setLevel(level)
+    if service is None:
+        raise c.err(
+            "url",
+            shown,
+            f"apprise cannot parse this {scheme}:// URL",
+            f"write it as the {scheme}:// page of https://github.com/caronc/apprise/wiki shows",
+        )
+
+
 def _parse_channel(name: str, value: Any, file: str, prefix: str) -> Channel:
     key = f"{prefix}.{name}"
     if not isinstance(value, Mapping):
@@ -325,6 +364,8 @@ def _parse_channel(name: str, value: Any, file: str, prefix: str) -> Channel:
             )
         if url and "://" not in url:
             raise c.err("url", url, "not an apprise URL", 'write e.g. "slack://T/B/C"')
+        if url:
+            _check_apprise_url(c, url)
         fmt = c.choice(value, "format", APPRISE_FORMATS, "markdown")
         return Channel(name=name, type=kind, url=url, url_env=url_env, format=fmt)
     path = c.string(value, "path", '"digests/{rule}-{date}.html"')

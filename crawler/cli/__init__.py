@@ -8,8 +8,6 @@ loads only its own module (a command that does not crawl never imports Scrapy).
 from __future__ import annotations
 
 import importlib
-import logging
-import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -139,11 +137,10 @@ def load_command(target: str) -> click.Command:
     return command
 
 
-def _setup_logging(verbose: int) -> None:
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+def _setup_logging(verbose: int, log_format: str = "text", log_file: str | None = None) -> None:
+    from crawler.cli.logs import setup_logging  # here: --help and --version skip it
+
+    setup_logging(verbose, log_format, log_file)
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
@@ -164,13 +161,32 @@ def _setup_logging(verbose: int) -> None:
     help="SQLAlchemy database URL (default: sqlite:///marsad.db). Env: MARSAD_DB_URL.",
 )
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text (ISO 8601 time, level, logger, message) or one JSON object each.",
+)
+@click.option(
+    "--log-file",
+    metavar="PATH",
+    help="Append the log to PATH instead of stderr (its folder must exist).",
+)
 @click.version_option(package_name="marsad")
 @click.pass_context
-def cli(ctx: click.Context, config_dir: str | None, db_url: str | None, verbose: int) -> None:
+def cli(
+    ctx: click.Context,
+    config_dir: str | None,
+    db_url: str | None,
+    verbose: int,
+    log_format: str,
+    log_file: str | None,
+) -> None:
     """Marsad: crawl Arabic, French and English regional news into a database."""
     from crawler.cli.common import State  # here, not at the top: --help and --version skip it
 
-    _setup_logging(verbose)
+    _setup_logging(verbose, log_format, log_file)
     ctx.obj = State(config_dir, db_url, verbose)
 
 

@@ -3,12 +3,17 @@ crawler.schedule.daemon, crawler.schedule.runs and crawler.schedule.health."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
+import os
 import sys
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import click
+from rich import box
 from rich.table import Table
 
 from crawler import db
@@ -20,37 +25,66 @@ from crawler.cli.common import (
     select_sources,
     settings_option,
 )
+from crawler.cli.logs import child_log_options
 from crawler.cli.output import console
-from crawler.config import ConfigError, parse_interval
+from crawler.config import ConfigError, Source, parse_interval
 from crawler.config.alerts import load_alerts
 from crawler.schedule import health, runs
 
 logger = logging.getLogger(__name__)
 
+R = TypeVar("R", bound=runs.CrawlOutcome)
+
 
 def _duration(value: str, option: str) -> timedelta:
+    """A positive duration (``90s``, ``15m``, ``1h30m`` or seconds); anything else exits 2."""
+    fix = "write e.g. 90s, 15m, 1h30m or a number of seconds"
     try:
-        return timedelta(seconds=float(value))
+        duration = timedelta(seconds=float(value))
     except ValueError:
-        pass
-    try:
-        return parse_interval(value)
-    except ValueError:
-        raise UsageError(
-            f"{option}: not a duration: {value!r} (write e.g. 90s, 15m, 1h30m or seconds)"
-        ) from None
+        try:
+            duration = parse_interval(value)
+        except ValueError:
+            raise UsageError(f"{option}: not a duration: {value!r} ({fix})") from None
+    except OverflowError:
+        raise UsageError(f"{option}: {value!r} is too long ({fix})") from None
+    if not duration > timedelta(0):
+        raise UsageError(f"{option}: must be more than zero, got {value!r} ({fix})")
+    return duration
 
 
 def _per_source(pairs: tuple[str, ...], known: set[str]) -> dict[str, timedelta]:
     out: dict[str, timedelta] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or key not in known:
+        if not sep or not key:
             raise UsageError(
-                f"--source-timeout expects SOURCE=DURATION with a configured source, got {pair!r}"
+                f"--source-timeout expects SOURCE=DURATION, got {pair!r} "
+                "(e.g. --source-timeout hespress-ar=2h)"
             )
-        out[key] = _duration(value, "--source-timeout")
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise UsageError(
+                f"--source-timeout {pair}: {key!r} is not a source this scheduler runs; "
+                f"{hint}known: {', '.join(sorted(known))}"
+            )
+        out[key] = _duration(value, f"--source-timeout {key}")
     return out
+
+
+def recorded_crawl(state: State, sources: Sequence[Source], crawl: Callable[[], R]) -> R:
+    """`marsad crawl`'s run, recorded in crawl_runs (trigger manual); a busy source exits 1."""
+    try:
+        return runs.record_manual_crawl(state.db_url, [s.key for s in sources], crawl)
+    except runs.SourceBusy as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _log_options() -> list[str]:
+    """``--log-format``/``--log-file`` as given to this command, for its crawl processes."""
+    params = click.get_current_context().find_root().params
+    return child_log_options(params.get("log_format") or "text", params.get("log_file"))
 
 
 @click.command()
@@ -150,6 +184,7 @@ def schedule(
         standby_poll=_duration(standby_poll, "--standby-poll").total_seconds(),
         health_every=_duration(health_every, "--health-every"),
         digest_every=timedelta(minutes=1) if digests else None,
+        log_options=_log_options(),
     )
     try:
         daemon = CrawlDaemon(options)
@@ -200,9 +235,72 @@ def runs_cmd(state: State, sources: tuple[str, ...], limit: int, fmt: str) -> No
     console.print(table)
 
 
+WIDE = 120  # from this width on, times are shown with the year and seconds
+
+
+def _width() -> int:
+    """The terminal's width; COLUMNS wins (so a pipe or a test can ask for 80)."""
+    try:
+        return max(40, int(os.environ["COLUMNS"]))
+    except (KeyError, ValueError):
+        return console.width
+
+
+def _short_when(value: datetime | None) -> str:
+    """``MM-DD HH:MM``: wraps at the space in a narrow column."""
+    return "-" if value is None else db.as_utc(value).strftime("%m-%d %H:%M")
+
+
+def _flags_text(h: health.SourceHealth) -> str:
+    return ", ".join(h.flags) if h.flags else ("disabled" if not h.enabled else "ok")
+
+
+def _health_table(healths: Sequence[health.SourceHealth], width: int) -> Table:
+    """One row per source. Source names and flags are never cut: on a narrow terminal the
+    times lose their year and seconds, and times, schedules and headers wrap instead."""
+    wide = width >= WIDE
+    when = _when if wide else _short_when
+    table = Table(
+        title="Source health",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1, 0, 0) if wide else 0,  # narrow: one space between columns
+    )
+    longest_source = max((len(h.source) for h in healths), default=6)
+    table.add_column("source", no_wrap=True, min_width=longest_source)
+    outcomes = [h.last_outcome or "never" for h in healths]
+    table.add_column("schedule" if wide else "sched", overflow="fold")
+    table.add_column("last run (UTC)" if wide else "last run", overflow="fold")
+    table.add_column("outcome", min_width=max([7, *map(len, outcomes)]))
+    table.add_column("last success" if wide else "success", overflow="fold", min_width=7)
+    table.add_column("fails", no_wrap=True)
+    table.add_column("stored/ usual" if wide else "stored", overflow="fold", min_width=6)
+    table.add_column("next due", overflow="fold")
+    longest_flag = max((len(f) for h in healths for f in h.flags), default=0)
+    table.add_column("flags", min_width=max(len("disabled"), longest_flag))
+    for h, outcome in zip(healths, outcomes, strict=True):
+        usual = "-" if h.usual_articles is None else f"{h.usual_articles:g}"
+        last = "-" if h.last_articles is None else str(h.last_articles)
+        flags = _flags_text(h)
+        table.add_row(
+            h.source,
+            h.schedule,
+            when(h.last_run_at),
+            outcome,
+            when(h.last_success_at),
+            str(h.consecutive_failures),
+            f"{last}/{usual}",
+            when(h.next_due),
+            f"[red]{flags}[/]" if h.flags else flags,
+        )
+    return table
+
+
 @click.command()
 @format_option("json")
-@click.option("--check", is_flag=True, help="Exit 1 when any source is flagged.")
+@click.option(
+    "--check", is_flag=True, help="Exit 1 when any source is flagged (never_ran included)."
+)
 @click.pass_obj
 def status(state: State, fmt: str, check: bool) -> None:
     """Health per source: last success, failures in a row, yield against the usual, flags."""
@@ -212,35 +310,7 @@ def status(state: State, fmt: str, check: bool) -> None:
     if fmt == "json":
         click.echo(json.dumps([h.to_dict() for h in healths], ensure_ascii=False, indent=2))
     else:
-        table = Table(title="Source health")
-        for column in (
-            "source",
-            "schedule",
-            "last run (UTC)",
-            "outcome",
-            "last success",
-            "fails",
-            "stored/usual",
-            "next due",
-            "flags",
-        ):
-            table.add_column(column, no_wrap=column != "flags")
-        for h in healths:
-            usual = "-" if h.usual_articles is None else f"{h.usual_articles:g}"
-            last = "-" if h.last_articles is None else str(h.last_articles)
-            flags = ", ".join(h.flags) if h.flags else ("disabled" if not h.enabled else "ok")
-            table.add_row(
-                h.source,
-                h.schedule,
-                _when(h.last_run_at),
-                h.last_outcome or "never",
-                _when(h.last_success_at),
-                str(h.consecutive_failures),
-                f"{last}/{usual}",
-                _when(h.next_due),
-                f"[red]{flags}[/]" if h.flags else flags,
-            )
-        console.print(table)
+        console.print(_health_table(healths, _width()), width=_width())
         for h in healths:
             for name in h.flags:
                 click.echo(f"{h.source}: {name}: {h.reasons[name]}")

@@ -22,13 +22,12 @@ import hashlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,14 +46,14 @@ from sqlalchemy.pool import NullPool
 from crawler import db
 from crawler.config import Source
 from crawler.db import CrawlRun
-from crawler.schedule import health, runs
+from crawler.schedule import health, outage, runs
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CRAWL_TIMEOUT = timedelta(hours=1)
 DEFAULT_GRACE = timedelta(seconds=30)
 MIN_MISFIRE_GRACE = timedelta(hours=1)
-HOST = socket.gethostname()
+HOST = runs.HOST
 
 
 class SchedulerError(Exception):
@@ -150,26 +149,28 @@ class PostgresAdvisoryLock:
         self._conn = None
 
     def try_acquire(self) -> bool:
+        """Whether we hold the lock now; an unreachable database raises (SQLAlchemyError)."""
         if self._held:
             return True
         try:
             conn = self._connect()
             got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
-        except SQLAlchemyError as exc:
-            logger.warning("cannot reach the database for the scheduler lock: %s", exc)
+        except SQLAlchemyError:
             self._drop()
-            return False
+            raise
         self._held = bool(got)
         return self._held
 
     def held(self) -> bool:
+        """Whether we still hold it; a lost connection raises: the lock went with the session,
+        and whether another scheduler took it can only be known once the database is back."""
         if not self._held or self._conn is None:
             return False
         try:
             self._conn.execute(text("SELECT 1"))
         except SQLAlchemyError:
             self._drop()
-            return False
+            raise
         return True
 
     def release(self) -> None:
@@ -207,9 +208,14 @@ _GUARD = (
 
 
 def crawl_command(
-    config_dir: Path, db_url: str, source: str, settings: Sequence[str] = ()
+    config_dir: Path,
+    db_url: str,
+    source: str,
+    settings: Sequence[str] = (),
+    log_options: Sequence[str] = (),
 ) -> list[str]:
     command = [sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", db_url]
+    command += log_options
     command += ["crawl", source, "--format", "json", "--no-progress"]
     for pair in settings:
         command += ["-s", pair]
@@ -222,19 +228,7 @@ def _guarded(command: list[str]) -> list[str]:
     return [sys.executable, "-c", _GUARD, str(os.getpid()), *command]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rsplit(b")", 1)[-1].split()[0]
-        return state not in (b"Z", b"X")
-    except (OSError, IndexError):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+_alive = runs.pid_alive
 
 
 def _is_crawl(pid: int) -> bool:
@@ -269,6 +263,7 @@ class SchedulerOptions:
     health_every: timedelta = timedelta(minutes=5)
     health_policy: health.HealthPolicy = field(default_factory=health.HealthPolicy)
     digest_every: timedelta | None = timedelta(minutes=1)  # None: the daemon sends no digests
+    log_options: Sequence[str] = ()  # --log-format/--log-file given to every crawl
 
     def timeout_for(self, source: str) -> timedelta:
         return self.timeouts.get(source, self.crawl_timeout)
@@ -330,8 +325,13 @@ class CrawlDaemon:
         self._overdue: dict[str, tuple[datetime, str]] = {}  # source -> (due, trigger)
         self._alerts = health.AlertTracker()
         self._engine: Engine | None = None
+        self._migrated = False
         self._scheduler: BackgroundScheduler | None = None
         self.missed = 0
+        self._db = outage.DatabaseWatch(options.db_url)
+        # writes that wait for the database to come back: missed runs, ends of runs
+        self._pending: list[Callable[[Session], object]] = []
+        self._pending_missed: set[str] = set()  # sources whose due run could not start
 
     # ---- control
 
@@ -347,19 +347,40 @@ class CrawlDaemon:
         assert self._engine is not None
         return self._engine
 
+    def _connect(self, lock: LeaderLock) -> bool:
+        """Bring the schema up to date (once) and try to take the lock; database errors raise."""
+        if self._engine is None:
+            self._engine = db.make_engine(self.options.db_url, create=False)
+        if not self._migrated:
+            db.upgrade(self._engine)
+            self._migrated = True
+        return lock.try_acquire()
+
     def run(self) -> int:
         """Run until stopped; returns the process exit code."""
         lock = leader_lock(self.options.db_url)
-        self._engine = db.make_engine(self.options.db_url)
         _daemons[self.id] = self
         announced = False
         notifier = self._health_channels()
         try:
             while not self._stop.is_set():
-                if lock.try_acquire():
+                try:
+                    acquired = self._connect(lock)
+                except SQLAlchemyError as exc:
+                    if not self._db.check(exc):
+                        raise
+                    self._stop.wait(self._db.next_delay())
+                    continue
+                if self._db.is_down:
+                    self._recovered()
+                if acquired:
                     announced = False
                     try:
                         self._lead(lock)
+                    except SQLAlchemyError as exc:
+                        if not self._db.check(exc):
+                            raise
+                        continue  # ride it out: _connect retries with backoff
                     finally:
                         lock.release()
                     if not self._stop.is_set():
@@ -378,7 +399,8 @@ class CrawlDaemon:
                 health.unregister_notifier(notifier)
             _daemons.pop(self.id, None)
             lock.release()
-            self._engine.dispose()
+            if self._engine is not None:
+                self._engine.dispose()
         logger.info("scheduler %s stopped", self.id)
         return 0
 
@@ -404,9 +426,21 @@ class CrawlDaemon:
             self._check_health(list(self.sources.values()))
             last_health = last_digest = time.monotonic()
             while not self._stop.wait(min(self.options.lock_check, 1.0)):
-                if not lock.held():
-                    logger.error("the scheduler lock was lost (database connection gone?)")
+                try:
+                    held = lock.held()
+                except SQLAlchemyError as exc:
+                    if not self._db.check(exc):
+                        raise
+                    if self._retake(lock):
+                        continue
                     break
+                if not held:
+                    logger.error("the scheduler lock was lost (its lock file was replaced?)")
+                    break
+                if self._db.is_down:  # a run met the outage; the lock's connection is fine
+                    self._recovered()
+                if self._db.is_down:
+                    continue
                 if time.monotonic() - last_health >= self.options.health_every.total_seconds():
                     self._check_health(list(self.sources.values()))
                     last_health = time.monotonic()
@@ -420,6 +454,82 @@ class CrawlDaemon:
             scheduler.shutdown(wait=False)
             self._stop_children()
             executor.wait()
+
+    # ---- outages
+
+    def _retake(self, lock: LeaderLock) -> bool:
+        """The lock's connection is gone: keep the crawls running, start none, and retry with
+        backoff. True once the lock is ours again; False when another scheduler took it (our
+        crawls are then stopped by the caller) or we are stopping."""
+        while not self._stop.wait(self._db.next_delay()):
+            try:
+                acquired = lock.try_acquire()
+            except SQLAlchemyError as exc:
+                if not self._db.check(exc):
+                    raise
+                continue
+            self._recovered()
+            if acquired:
+                logger.warning("scheduler %s holds the scheduler lock again", self.id)
+                return True
+            logger.error(
+                "another scheduler took the lock while the database was unreachable; stopping "
+                "this one's crawls and going back to standby"
+            )
+            return False
+        return False
+
+    def _recovered(self) -> None:
+        """Write what waited for the database; then it is reachable again (or still down)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            missed, self._pending_missed = self._pending_missed, set()
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.execute(text("SELECT 1"))
+                for write in pending:
+                    write(session)
+        except SQLAlchemyError as exc:
+            with self._lock:
+                self._pending[:0] = pending
+                self._pending_missed |= missed
+            if not self._db.check(exc):
+                raise
+            return
+        self._db.up()
+        scheduler = self._scheduler
+        for key in sorted(missed):  # a run was missed: the source runs once, now
+            if scheduler is not None and scheduler.get_job(key) is not None:
+                logger.info("%s: running it now for the run missed during the outage", key)
+                scheduler.modify_job(key, next_run_time=datetime.now(UTC))
+
+    def _defer(self, source: str | None, write: Callable[[Session], object]) -> None:
+        with self._lock:
+            self._pending.append(write)
+            if source is not None:
+                self._pending_missed.add(source)
+
+    def _record_missed(self, key: str, due: datetime | None, trigger: str) -> None:
+        at = datetime.now(UTC)
+        why = f"database unreachable: {self._db.reason or 'connection lost'}"
+        logger.warning(
+            "%s: the run due at %s could not start (%s); it is recorded as missed when the "
+            "database is back",
+            key,
+            (due or at).isoformat(timespec="seconds"),
+            why,
+        )
+        if key in self._overdue:
+            due, trigger = self._overdue.pop(key)
+
+        def record(session: Session) -> None:
+            runs.missed_run(
+                session, key, due=due, at=at, reason=why, trigger=trigger, scheduler=self.id
+            )
+
+        self._defer(key, record)
+
+    # ---- planning
 
     def _plan(self, scheduler: BackgroundScheduler) -> None:
         now = datetime.now(UTC)
@@ -494,11 +604,17 @@ class CrawlDaemon:
         try:
             if not self._leading.is_set():
                 return
+            if self._db.is_down:
+                self._record_missed(key, due, "scheduled")
+                return
             trigger = "scheduled"
             if key in self._overdue:
                 due, trigger = self._overdue.pop(key)
             self._run(source, due, trigger)
             self._log_next_run(key)
+        except SQLAlchemyError as exc:
+            if not self._db.check(exc):
+                logger.exception("%s: the scheduled run failed", key)
         except Exception:
             logger.exception("%s: the scheduled run failed", key)
         finally:
@@ -513,10 +629,13 @@ class CrawlDaemon:
 
     def _run(self, source: Source, due: datetime | None, trigger: str) -> None:
         options = self.options
-        command = crawl_command(options.config_dir, options.db_url, source.key, options.settings)
+        command = crawl_command(
+            options.config_dir, options.db_url, source.key, options.settings, options.log_options
+        )
         started = datetime.now(UTC)
         proc = subprocess.Popen(
             _guarded(command),
+            env={**os.environ, runs.SCHEDULED_BY_ENV: self.id},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -538,12 +657,15 @@ class CrawlDaemon:
                 )
                 run.pid = proc.pid
                 run_id = run.id
-        except Exception:
-            logger.exception("%s: cannot record the run; stopping its crawl", source.key)
+        except Exception as exc:
             _signal_group(proc.pid, signal.SIGKILL)
             proc.communicate()
             with self._lock:
                 self._children.pop(source.key, None)
+            if self._db.check(exc):
+                self._record_missed(source.key, due, trigger)
+                return
+            logger.exception("%s: cannot record the run; stopping its crawl", source.key)
             raise
         delay = (started - due).total_seconds() if due else 0.0
         logger.info(
@@ -559,12 +681,41 @@ class CrawlDaemon:
         finally:
             with self._lock:
                 self._children.pop(source.key, None)
+        self._relay(result.stderr)
         verdict = runs.classify(result, source.key)
-        with Session(self.engine) as session, session.begin():
+        finished_at = datetime.now(UTC)
+
+        def record(session: Session) -> dict[str, Any] | None:
             finished = session.get(CrawlRun, run_id)
-            assert finished is not None
-            runs.finish_run(session, finished, verdict, exit_code=result.exit_code)
-            summary = runs.run_to_dict(finished)
+            if finished is None or finished.outcome != runs.RUNNING:
+                logger.warning(
+                    "%s: run %d was recorded by another scheduler meanwhile (%s); keeping that",
+                    source.key,
+                    run_id,
+                    finished.outcome if finished is not None else "deleted",
+                )
+                return None
+            runs.finish_run(
+                session, finished, verdict, exit_code=result.exit_code, finished_at=finished_at
+            )
+            return runs.run_to_dict(finished)
+
+        try:
+            with Session(self.engine) as session, session.begin():
+                summary = record(session)
+        except SQLAlchemyError as exc:
+            if not self._db.check(exc):
+                raise
+            logger.warning(
+                "%s: run %d ended (%s); recorded when the database is back",
+                source.key,
+                run_id,
+                verdict.outcome,
+            )
+            self._defer(None, record)
+            return
+        if summary is None:
+            return
         level = logging.INFO if verdict.outcome in (runs.OK, runs.INTERRUPTED) else logging.WARNING
         logger.log(
             level,
@@ -614,6 +765,13 @@ class CrawlDaemon:
         _signal_group(proc.pid, signal.SIGKILL)  # helper processes left in its group
         return runs.ProcessResult(proc.returncode, out or "", err or "", timed_out, interrupted)
 
+    def _relay(self, stderr: str) -> None:
+        """A crawl's log lines (in our format) reach our stderr, unless it wrote our log file."""
+        if stderr and "--log-file" not in self.options.log_options:
+            with self._lock:
+                sys.stderr.write(stderr if stderr.endswith("\n") else stderr + "\n")
+                sys.stderr.flush()
+
     def _stop_children(self) -> None:
         with self._lock:
             children = list(self._children.items())
@@ -638,6 +796,11 @@ class CrawlDaemon:
     # ---- digests
 
     def _send_digests(self, *, after_crawl: bool) -> None:
+        if self._db.is_down:
+            return
+        self._send_digests_now(after_crawl=after_crawl)
+
+    def _send_digests_now(self, *, after_crawl: bool) -> None:
         """Scheduled digest rules that are due, and "immediate" ones after a crawl stored news.
 
         Delivery is exactly-once per rule and channel (crawler/digest.py), so a digest run
@@ -652,18 +815,25 @@ class CrawlDaemon:
                 outcomes = ", ".join(f"{o.channel} {o.status}" for o in result.outcomes)
                 level = logging.INFO if result.ok else logging.WARNING
                 logger.log(level, "digest %s (%s): %s", result.rule, result.trigger, outcomes)
-        except Exception:
-            logger.exception("digest run failed; its items stay pending")
+        except Exception as exc:
+            if not self._db.check(exc):
+                logger.exception("digest run failed; its items stay pending")
 
     # ---- health
 
     def _check_health(self, sources: Sequence[Source]) -> None:
+        if self._db.is_down:
+            return  # the outage itself was reported (DatabaseWatch.down)
         try:
             with Session(self.engine) as session:
                 healths = health.assess(session, sources, policy=self.options.health_policy)
-        except SQLAlchemyError:
-            logger.exception("health check failed")
+        except SQLAlchemyError as exc:
+            if not self._db.check(exc):
+                logger.exception("health check failed")
             return
+        for h in healths:  # the daemon is about to run a source that never ran: no alert
+            if health.NEVER_RAN in h.flags:
+                h.flags.remove(health.NEVER_RAN)
         health.notify(self._alerts.update(healths, datetime.now(UTC)))
 
 

@@ -6,7 +6,11 @@ last run's yield against the usual (median of recent successful runs) and flags:
 failing     the last ``failing_after`` finished runs failed, timed out or crashed
 blocked     the last run met HTTP 403/429 answers (challenge pages are counted as those)
 zero_yield  the last successful run stored nothing while the source usually does
-overdue     no run started well after the source was due
+overdue     no scheduled run started well after the source was due
+never_ran   no run of the source was ever recorded (scheduled or manual)
+
+Manual runs (`marsad crawl`, trigger ``manual``) count for the last run and the last success,
+never for the next due time: they do not shift the schedule.
 
 Alerts go to every registered ``Notifier``; the default one logs at WARNING. Other channels
 (e-mail digests, chat) plug in with ``register_notifier``.
@@ -31,6 +35,9 @@ from crawler.schedule import runs
 logger = logging.getLogger(__name__)
 
 FAILING, BLOCKED, ZERO_YIELD, OVERDUE = "failing", "blocked", "zero_yield", "overdue"
+NEVER_RAN = "never_ran"
+#: the daemon's own alert while the database is unreachable (source "database")
+UNREACHABLE = "unreachable"
 
 
 @dataclass(frozen=True)
@@ -77,8 +84,10 @@ def assess_source(
     if history:
         health.last_run_at = as_utc(history[0].started_at)
         health.last_outcome = history[0].outcome
-        health.next_due = source.schedule.next_due(health.last_run_at, now)
-    finished = [r for r in history if r.outcome not in (runs.RUNNING, runs.INTERRUPTED)]
+    scheduled = [r for r in history if r.trigger != runs.MANUAL and r.outcome != runs.MISSED]
+    if scheduled:
+        health.next_due = source.schedule.next_due(as_utc(scheduled[0].started_at), now)
+    finished = [r for r in history if r.outcome not in runs.NOT_JUDGED]
     for run in finished:
         if run.outcome in runs.FAILURES:
             health.consecutive_failures += 1
@@ -124,7 +133,9 @@ def assess_source(
             ZERO_YIELD,
             f"the last run stored no article; usually {health.usual_articles:g}",
         )
-    if health.next_due is not None and history[0].outcome != runs.RUNNING:
+    if not history:
+        flag(NEVER_RAN, "no run recorded yet (start `marsad schedule` or run `marsad crawl`)")
+    if health.next_due is not None and scheduled[0].outcome != runs.RUNNING:
         late = now - health.next_due
         if late > policy.overdue_grace + source.schedule.period / 2:
             flag(OVERDUE, f"due since {health.next_due.isoformat()} ({format_duration(late)} late)")
@@ -151,7 +162,7 @@ def assess(
 @dataclass(frozen=True)
 class HealthAlert:
     source: str
-    flag: str  # FAILING, BLOCKED, ZERO_YIELD or OVERDUE
+    flag: str  # FAILING, BLOCKED, ZERO_YIELD, OVERDUE, NEVER_RAN (or UNREACHABLE)
     message: str
     at: datetime
     health: SourceHealth | None = None

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+import os
+import socket
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from crawler.db import Article, CrawlRun, as_utc
+from crawler.db import Article, CrawlRun, as_utc, make_engine
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +31,16 @@ FAILED = "failed"
 TIMED_OUT = "timed_out"
 INTERRUPTED = "interrupted"
 CRASHED = "crashed"
+MISSED = "missed"  # due, but could not start (the database was unreachable): never ran
 #: outcomes that count against a source's health (interrupted is our doing, not the site's)
 FAILURES = frozenset({FAILED, TIMED_OUT, CRASHED})
+#: outcomes that say nothing about the site: not failures, not successes
+NOT_JUDGED = frozenset({RUNNING, INTERRUPTED, MISSED})
+
+MANUAL = "manual"  # trigger of a `marsad crawl` run; the scheduler's are scheduled|overdue|first
+#: set by the scheduler in its crawl processes' environment: their runs are recorded by it
+SCHEDULED_BY_ENV = "MARSAD_SCHEDULED_BY"
+HOST = socket.gethostname()
 
 BLOCKED_KINDS = ("http_403", "http_429")
 _SUMMARY_LIMIT = 2000
@@ -190,9 +201,33 @@ def running_runs(session: Session) -> list[CrawlRun]:
     return list(session.scalars(select(CrawlRun).where(CrawlRun.outcome == RUNNING)))
 
 
+def missed_run(
+    session: Session, source: str, *, due: datetime | None, at: datetime, reason: str,
+    trigger: str, scheduler: str | None,
+) -> CrawlRun:  # fmt: skip
+    """Record a run that was due at *due* but could not start at *at* (never ran)."""
+    run = start_run(
+        session, source, trigger=trigger, scheduled_for=due, scheduler=scheduler, host=HOST,
+        started_at=at,
+    )  # fmt: skip
+    run.outcome = MISSED
+    run.finished_at = at
+    run.error_summary = reason[:_SUMMARY_LIMIT]
+    session.flush()
+    return run
+
+
 def last_started(session: Session, sources: Iterable[str] | None = None) -> dict[str, datetime]:
-    """Latest recorded start per source (any outcome: an attempt counts as a run)."""
-    query = select(CrawlRun.source, func.max(CrawlRun.started_at)).group_by(CrawlRun.source)
+    """Latest start of a scheduled run per source: what the next due time counts from.
+
+    Any attempt counts (a failed run is a run), but not a manual `marsad crawl` (it does not
+    shift the schedule) nor a run that was missed (it never started: the source is overdue).
+    """
+    query = (
+        select(CrawlRun.source, func.max(CrawlRun.started_at))
+        .where(CrawlRun.trigger != MANUAL, CrawlRun.outcome != MISSED)
+        .group_by(CrawlRun.source)
+    )
     if sources is not None:
         query = query.where(CrawlRun.source.in_(list(sources)))
     return {source: as_utc(when) for source, when in session.execute(query)}
@@ -234,3 +269,115 @@ def run_to_dict(run: CrawlRun) -> dict[str, Any]:
         "error_summary": run.error_summary,
         "scheduler": run.scheduler,
     }
+
+
+# --------------------------------------------------------------------------- manual crawls
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process *pid* on this host exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[-1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def run_is_live(run: CrawlRun) -> bool:
+    """A ``running`` row whose process still runs (on another host: assumed to, we cannot see)."""
+    if run.host != HOST:
+        return True
+    return run.pid is not None and pid_alive(run.pid)
+
+
+class SourceBusy(Exception):
+    """A manual crawl of a source that is being crawled right now."""
+
+
+class CrawlOutcome(Protocol):
+    """What a crawl returns (crawler.crawl.report.CrawlResult): the JSON summary, and ok."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=CrawlOutcome)
+
+
+def _refuse_busy(session: Session, sources: Sequence[str]) -> None:
+    busy = [
+        run
+        for run in running_runs(session)
+        if run.source in sources and run.pid != os.getpid() and run_is_live(run)
+    ]
+    if busy:
+        described = "; ".join(
+            f"{run.source} is being crawled by run {run.id} (trigger {run.trigger}, started "
+            f"{as_utc(run.started_at).isoformat(timespec='seconds')}, pid {run.pid} on {run.host})"
+            for run in busy
+        )
+        raise SourceBusy(
+            f"{described}. Wait for it to end (`marsad runs --source {busy[0].source}`), or "
+            "crawl the other sources by name"
+        )
+
+
+def record_manual_crawl(db_url: str, sources: Sequence[str], crawl: Callable[[], R]) -> R:
+    """Run *crawl* (a `marsad crawl` of *sources*) recorded in crawl_runs, trigger ``manual``.
+
+    Refuses (:class:`SourceBusy`) when one of the sources has a live ``running`` run. A crawl
+    started by the scheduler (``MARSAD_SCHEDULED_BY`` set) is recorded by the scheduler itself.
+    Manual runs never shift the schedule (see :func:`last_started`).
+    """
+    if os.environ.get(SCHEDULED_BY_ENV):
+        return crawl()
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as session, session.begin():
+            _refuse_busy(session, sources)
+            ids = {
+                key: start_run(
+                    session, key, trigger=MANUAL, scheduled_for=None, scheduler=None, host=HOST
+                ).id
+                for key in sources
+            }
+            for run_id in ids.values():
+                recorded = session.get(CrawlRun, run_id)
+                assert recorded is not None
+                recorded.pid = os.getpid()
+        try:
+            result = crawl()
+        except BaseException as exc:
+            outcome = INTERRUPTED if isinstance(exc, KeyboardInterrupt) else CRASHED
+            note = f"the crawl stopped: {type(exc).__name__}: {exc}"
+            _finish_all(engine, ids, lambda _key: RunVerdict(outcome, error_summary=note), None)
+            raise
+        summary = json.dumps(result.to_dict())
+        exit_code = 0 if result.ok else 1
+        process = ProcessResult(exit_code, summary, "")
+        _finish_all(engine, ids, lambda key: classify(process, key), exit_code)
+        return result
+    finally:
+        engine.dispose()
+
+
+def _finish_all(
+    engine: Engine,
+    ids: Mapping[str, int],
+    verdict_for: Callable[[str], RunVerdict],
+    exit_code: int | None,
+) -> None:
+    with Session(engine) as session, session.begin():
+        for key, run_id in ids.items():
+            run = session.get(CrawlRun, run_id)
+            if run is not None and run.outcome == RUNNING:
+                finish_run(session, run, verdict_for(key), exit_code=exit_code)

@@ -1,9 +1,15 @@
-"""Scrapy settings for Marsad. Our own keys start with MARSAD_."""
+"""Scrapy settings for Marsad. Our own keys start with MARSAD_.
+
+Each default's type is the type `-s KEY=VALUE` must have (crawler/crawl/preflight.py): a
+setting read as a number of seconds is written as a float here, even when it is whole.
+"""
 
 BOT_NAME = "marsad"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
 
+# A placeholder: crawls of sites off this machine refuse it (crawler/crawl/agent.py); set a
+# real contact in MARSAD_USER_AGENT or with -s USER_AGENT=...
 USER_AGENT = "Marsad/0.1 (news monitoring; +https://example.org/marsad)"
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False
@@ -19,13 +25,13 @@ CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 
 # Limits: no page may stall or flood a crawl.
-DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_TIMEOUT = 30.0
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
-DNS_TIMEOUT = 15
+DNS_TIMEOUT = 15.0
 REDIRECT_MAX_TIMES = 5
 RETRY_TIMES = 2
-RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"  # failures are counted and summarised per source
 MARSAD_RETRY_BACKOFF_BASE = 1.0
 MARSAD_RETRY_BACKOFF_MAX = 60.0
 
@@ -33,6 +39,8 @@ DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # duplicates and rejections are normal; th
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.crawl.middlewares.RobotsTxtMiddleware": 100,
     "crawler.crawl.middlewares.SourceScopeMiddleware": 50,
     "crawler.crawl.middlewares.SkipKnownArticlesMiddleware": 60,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
@@ -56,10 +64,10 @@ EXTENSIONS = {
 MARSAD_DB_URL = None  # filled from --db / MARSAD_DB_URL / the default
 MARSAD_CONFIG_DIR = None  # filled from --config / MARSAD_CONFIG / the default
 MARSAD_EXTRACT_WORKERS = -1  # -1: one per core; 0: extract in the crawl process
-MARSAD_EXTRACT_TIMEOUT = 60  # seconds per page; a stuck worker is killed and replaced
+MARSAD_EXTRACT_TIMEOUT = 60.0  # seconds per page; a stuck worker is killed and replaced
 MARSAD_MIN_CHARS = 200
 MARSAD_RAW_HTML = "gzip"  # "gzip" or "none": keep each article's page for re-extraction
 MARSAD_PROGRESS = False
 # Story clusters (crawler/stories/): copies of one article are grouped into one story.
 MARSAD_STORY_THRESHOLD = 0.3  # LSH similarity threshold; changing it starts a new band index
-MARSAD_STORY_WINDOW_DAYS = 14  # a copy joins a story whose band keys are younger than this
+MARSAD_STORY_WINDOW_DAYS = 14.0  # a copy joins a story whose band keys are younger than this

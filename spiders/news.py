@@ -9,29 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadConnectionRefusedError,
-    DownloadFailedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-    ResponseDataLossError,
-)
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import (
-    ConnectError,
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
 from twisted.python.failure import Failure
-from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler.config import Source, load_config, url_in_domains
 from crawler.crawl.discovery import DiscoveryError, Link, parse_feed, parse_sitemap
+from crawler.crawl.failures import classify, exc_info, record_failure
 from crawler.crawl.items import FetchedPage
 from crawler.crawl.middlewares import ARTICLE_META, DOMAINS_META, HINTS_META, SOURCE_META
 from crawler.crawl.report import count
@@ -43,29 +29,6 @@ logger = logging.getLogger(__name__)
 
 ENTRY_META = "marsad_entry"
 DEPTH_META = "marsad_section_depth"
-
-
-def classify_failure(failure: Failure) -> str:
-    """A short, stable name for why a request failed (used as a counter name)."""
-    exc = failure.value
-    if isinstance(exc, HttpError):
-        return f"http_{exc.response.status}"
-    if isinstance(exc, TimeoutError | TCPTimedOutError | DownloadTimeoutError):
-        return "timeout"
-    if isinstance(exc, DNSLookupError | CannotResolveHostError):
-        return "dns"
-    if isinstance(
-        exc,
-        ConnectionRefusedError
-        | ConnectError
-        | ResponseNeverReceived
-        | DownloadConnectionRefusedError
-        | DownloadFailedError,
-    ):
-        return "connection"
-    if isinstance(exc, ResponseFailed | ResponseDataLossError):
-        return "broken_response"
-    return type(exc).__name__
 
 
 class NewsSpider(scrapy.Spider):
@@ -251,6 +214,9 @@ class NewsSpider(scrapy.Spider):
             if "robots.txt" in str(failure.value):
                 count(self.crawler.stats, source, "robots_blocked")
             return  # our own skips (offsite, already stored) are counted where they happen
-        why = classify_failure(failure)
-        logger.warning("%s: %s fetching %s", source, why, request.url)
-        self._entry_failed(source, request.meta, why)
+        why = classify(failure.value)
+        logger.info("%s: %s fetching %s", source, why, request.url)
+        logger.debug("%s: %s failed", source, request.url, exc_info=exc_info(failure))
+        if request.meta.get(ENTRY_META):
+            count(self.crawler.stats, source, "entry_points_failed")
+        record_failure(self.crawler.stats, source, why, request.url)

@@ -11,6 +11,7 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 from crawler.crawl.drops import DuplicateArticle, RejectedPage
+from crawler.crawl.failures import failure_lines
 from crawler.crawl.middlewares import SOURCE_META
 from crawler.crawl.report import count, summarize
 
@@ -28,7 +29,8 @@ def _item_source(item: Any) -> str:
 
 
 class CrawlCounters:
-    """Counts pages, stored articles, drops by reason and pipeline errors, per source."""
+    """Counts pages, stored articles, drops by reason and pipeline errors, per source; at the
+    end, one warning per source and reason that requests failed for."""
 
     def __init__(self, crawler: Crawler):
         self.stats = crawler.stats
@@ -41,6 +43,7 @@ class CrawlCounters:
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(ext.item_error, signal=signals.item_error)
         crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
     def response_received(self, response: Response, request: Request) -> None:
@@ -67,6 +70,10 @@ class CrawlCounters:
     def spider_error(self, failure: Failure, response: Response) -> None:
         source = response.meta.get(SOURCE_META, "?") if response.request else "?"
         count(self.stats, source, "errors/parse")
+
+    def spider_closed(self) -> None:
+        for line in failure_lines(self.stats.get_stats()):
+            logger.warning("%s", line)
 
 
 class ProgressDisplay:

@@ -1,4 +1,5 @@
-"""Downloader middlewares: keep sources in their domains, skip stored articles, back off."""
+"""Downloader middlewares: keep sources in their domains, skip stored articles, back off, and
+count robots.txt files that cannot be read."""
 
 from __future__ import annotations
 
@@ -8,16 +9,22 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxt
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Request
+from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 from crawler import db
 from crawler.config import url_in_domains
+from crawler.crawl.failures import ROBOTS, classify, record_failure
 from crawler.crawl.report import count
 from crawler.text.normalize import url_key
 
 if TYPE_CHECKING:
-    from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.robotstxt import RobotParser
     from scrapy.settings import BaseSettings
     from sqlalchemy.engine import Engine
 
@@ -123,3 +130,44 @@ class BackoffRetryMiddleware(RetryMiddleware):
         delay = request.meta.pop("marsad_retry_delay", 0)
         if delay:
             await asyncio.sleep(delay)
+
+
+# A robots.txt answered with one of these means "there is none": everything is allowed.
+ROBOTS_ABSENT = frozenset({404, 410})
+
+
+class RobotsTxtMiddleware(ScrapyRobotsTxt):
+    """Scrapy's robots.txt handling (a robots.txt that cannot be read allows everything), with
+    each failure counted for the source whose request needed it (``errors/robots_<reason>``)
+    and summarised at the end of the crawl, instead of logged with a traceback each time."""
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        netloc = urlparse_cached(request).netloc
+        if netloc in self._parsers:  # fetched, or being fetched for an earlier request
+            return await super().robot_parser(request)
+        self._parsers[netloc] = Deferred()
+        robots_url = f"{urlparse_cached(request).scheme}://{netloc}/robots.txt"
+        robots_request = Request(
+            robots_url,
+            priority=self.DOWNLOAD_PRIORITY,
+            meta={"dont_obey_robotstxt": True},
+            callback=NO_CALLBACK,
+        )
+        source = request.meta.get(SOURCE_META, "?")
+        try:
+            response = await self.crawler.engine.download_async(robots_request)
+            if response.status >= 400 and response.status not in ROBOTS_ABSENT:
+                self._failed(source, f"http_{response.status}", robots_url, None)
+            await self._parse_robots(response, netloc, request)
+        except Exception as exc:  # as Scrapy does: a robots.txt that cannot be read allows all
+            if not isinstance(exc, IgnoreRequest):
+                self._failed(source, classify(exc), robots_url, exc)
+            self._robots_error(exc, netloc)
+        self._stats.inc_value("robotstxt/request_count")
+        return await super().robot_parser(request)
+
+    def _failed(self, source: str, reason: str, url: str, exc: Exception | None) -> None:
+        record_failure(self._stats, source, f"{ROBOTS}{reason}", url)
+        logger.info("%s: %s fetching %s (read as allowing everything)", source, reason, url)
+        if exc is not None:
+            logger.debug("%s: robots.txt %s failed", source, url, exc_info=exc)

@@ -1,4 +1,5 @@
-"""`marsad sources check --online`: fetch each feed, sitemap and section page once."""
+"""`marsad sources check --online`: fetch each feed, sitemap and section page once, with the
+User-Agent crawls use (MARSAD_USER_AGENT, else the placeholder: one request per endpoint)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 from crawler import settings
 from crawler.config import Source
+from crawler.crawl.agent import configured_user_agent
 from crawler.crawl.discovery import DiscoveryError, parse_feed, parse_sitemap
 
 
@@ -22,7 +24,7 @@ class ProbeResult:
 
 
 def _fetch(url: str, timeout: float) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"User-Agent": settings.USER_AGENT})
+    request = urllib.request.Request(url, headers={"User-Agent": configured_user_agent()})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.status, response.read(settings.DOWNLOAD_MAXSIZE)
 

@@ -14,9 +14,12 @@ from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from twisted.python.failure import Failure
 
 from crawler import settings as default_settings
 from crawler.config import Source
+from crawler.crawl.agent import configured_user_agent, require_contact
+from crawler.crawl.failures import exc_info
 from crawler.crawl.report import CrawlResult, summarize
 
 logger = logging.getLogger(__name__)
@@ -42,8 +45,10 @@ def build_settings(
     log_level: str = "WARNING",
     progress: bool = False,
 ) -> Settings:
+    """Our settings, then MARSAD_USER_AGENT from the environment, then *overrides* (-s)."""
     settings = Settings()
     settings.setmodule(default_settings, priority="project")
+    settings.set("USER_AGENT", configured_user_agent(), priority="project")
     settings.set("MARSAD_DB_URL", db_url, priority="cmdline")
     settings.set("MARSAD_CONFIG_DIR", config_dir, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
@@ -54,8 +59,16 @@ def build_settings(
     return settings
 
 
+class CrawlNotStarted(RuntimeError):
+    """The crawl failed before fetching anything (a component could not be built)."""
+
+
 def run_crawl(sources: Sequence[Source], settings: Settings) -> CrawlResult:
-    """Crawl *sources* into the database named in *settings*; returns the per-source summary."""
+    """Crawl *sources* into the database named in *settings*; returns the per-source summary.
+
+    Raises agent.SettingError when a source is off this machine and USER_AGENT has no real
+    contact, and CrawlNotStarted when the crawl could not start (the reason in the message)."""
+    require_contact(sources, settings.get("USER_AGENT"))
     started = datetime.now(UTC)
     clock = time.monotonic()
     # Scrapy installs its own root handler at LOG_LEVEL; ours would print everything twice.
@@ -63,8 +76,14 @@ def run_crawl(sources: Sequence[Source], settings: Settings) -> CrawlResult:
         logging.root.removeHandler(handler)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(SPIDER_NAME)
-    process.crawl(crawler, sources=list(sources))
+    not_started: list[Failure] = []
+    done = process.crawl(crawler, sources=list(sources))
+    done.addErrback(not_started.append)  # handled here, not "Unhandled error in Deferred"
     process.start()
+    if not_started:
+        failure = not_started[0]
+        logger.debug("the crawl could not start", exc_info=exc_info(failure))
+        raise CrawlNotStarted(f"the crawl could not start: {failure.getErrorMessage()}")
     stats = crawler.stats.get_stats()
     return CrawlResult(
         sources=summarize(stats, [source.key for source in sources]),

@@ -36,20 +36,31 @@ def crawl(
 
     Exit status: 0 when every source succeeded, 1 when some failed, 2 for usage or config errors.
     """
-    from crawler.crawl.run import build_settings, run_crawl
+    from crawler.crawl.agent import SettingError, require_contact
+    from crawler.crawl.preflight import check_overrides
+    from crawler.crawl.run import CrawlNotStarted, build_settings, run_crawl
 
     config = state.config()
     selected = select_sources(config, sources)
+    try:  # before the database is touched: a usage error changes nothing
+        settings = build_settings(
+            state.db_url,
+            str(config.directory),
+            check_overrides(overrides),
+            log_level=state.log_level,
+            progress=progress and fmt == "text",
+        )
+        require_contact(selected, settings.get("USER_AGENT"))
+    except SettingError as exc:
+        raise UsageError(str(exc)) from exc
     with state.engine():  # create or upgrade the schema before the crawl starts
         pass
-    settings = build_settings(
-        state.db_url,
-        str(config.directory),
-        overrides,
-        log_level=state.log_level,
-        progress=progress and fmt == "text",
-    )
-    result = run_crawl(selected, settings)
+    from crawler.cli.schedule import recorded_crawl  # crawl_runs row, trigger manual
+
+    try:
+        result = recorded_crawl(state, selected, lambda: run_crawl(selected, settings))
+    except CrawlNotStarted as exc:
+        raise click.ClickException(str(exc)) from exc
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -58,7 +69,7 @@ def crawl(
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--url", help="The page's URL (default: its canonical or og:url).")
 @format_option("jsonl", "json", human=False, default="jsonl")
 @click.option(
@@ -66,18 +77,29 @@ def crawl(
 )
 @click.pass_obj
 def extract(state: State, files: tuple[str, ...], url: str | None, fmt: str, workers: int) -> None:
-    """Extract and tag saved pages (plain or .gz); no database. One record per file."""
-    from crawler.extract.files import extract_files
+    """Extract and tag saved pages (plain or .gz); no database. One record per file.
+
+    A file that cannot be read gets one line on stderr and the others go on; the exit status
+    is then 1. A page that is read but rejected is a record (with ``rejected``), not an error.
+    """
+    from crawler.extract.files import Unreadable, extract_files
 
     if url and len(files) > 1:
         raise UsageError("--url names one page: give a single FILE with it")
     config = state.config()
-    records = extract_files([Path(f) for f in files], config.topics, url=url, workers=workers)
-    if fmt == "jsonl":
-        for record in records:
+    unreadable = 0
+    records = []
+    for record in extract_files([Path(f) for f in files], config.topics, url=url, workers=workers):
+        if isinstance(record, Unreadable):
+            unreadable += 1
+            click.echo(f"Error: {record}", err=True)
+        elif fmt == "jsonl":
             click.echo(json.dumps(record, ensure_ascii=False))
-    else:
-        click.echo(json.dumps(list(records), ensure_ascii=False, indent=2))
+        else:
+            records.append(record)
+    if fmt == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+    sys.exit(EXIT_FAILED if unreadable else EXIT_OK)
 
 
 @click.command()

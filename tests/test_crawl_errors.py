@@ -383,3 +383,45 @@ def test_extract_of_a_rejected_page_is_a_record_not_an_error(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rejected"]
     assert proc.stderr.strip() == ""
+
+
+@pytest.mark.parametrize("verbosity", ["-v", "-vv"])
+def test_each_failure_is_shown_at_v_and_its_traceback_at_vv(tmp_path: Path, verbosity: str) -> None:
+    with closed_port() as port:
+        base = f"http://127.0.0.1:{port}"
+        config = write_config(tmp_path / "config", source_toml("closed", base, base[7:]))
+        proc = marsad(
+            verbosity, "--config", str(config), "--db", f"sqlite:///{tmp_path / 'x.db'}",
+            "crawl", "--format", "json", *FAST,
+        )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    for path in ("/robots.txt", "/feed", "/une", "/monde"):
+        assert f"connection fetching {base}{path}" in proc.stderr, proc.stderr
+    assert ("Traceback" in proc.stderr) is (verbosity == "-vv")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_extract_reports_a_file_it_may_not_read(tmp_path: Path) -> None:
+    locked = tmp_path / "locked.html"
+    locked.write_bytes(ARTICLE)
+    locked.chmod(0)
+    proc = marsad("--config", str(REPO_CONFIG), "extract", str(locked))
+    assert proc.returncode == 1, proc.stderr
+    assert f"cannot read {locked}: permission denied" in proc.stderr
+    assert_clean(proc.stderr)
+
+
+def test_read_page_names_a_permission_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same rule as above, for a test run as root (which may read every file)."""
+    import errno
+
+    from crawler.extract.files import UnreadableFile, read_page
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(UnreadableFile, match="permission denied; check the file's permissions"):
+        read_page(tmp_path / "locked.html")

@@ -383,7 +383,7 @@ def test_state_engine_is_disposed_even_when_the_command_fails(
 
     for mode, patched in ((True, "make_engine"), (False, "open_existing")):
         opened = Engine()
-        monkeypatch.setattr(db, patched, lambda url, **kwargs: opened)
+        monkeypatch.setattr(db, patched, lambda url, _opened=opened, **kwargs: _opened)
         with pytest.raises(RuntimeError), State(db_option="sqlite://").engine(create=mode) as e:
             assert e is opened and not opened.disposed
             raise RuntimeError("the command failed")

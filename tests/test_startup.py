@@ -176,3 +176,15 @@ def test_a_command_that_does_not_crawl_never_imports_scrapy(
     assert run.returncode == 0, run.stdout + run.stderr
     assert expected in run.stdout, run.stdout + run.stderr
     assert run.loaded(CRAWL_LIBRARIES) == [], f"marsad {' '.join(args)} imported them"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--db", "nonsense", "search", "x"], ["--db", "sqlite:////nonexistent/x.db", "stats"]],
+    ids=["bad URL", "missing database"],
+)
+def test_the_error_boundary_loads_no_crawl_library(args: list[str]) -> None:
+    run = marsad(*args)
+    assert run.returncode == 2 and "Fix:" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.loaded(CRAWL_LIBRARIES) == []

@@ -94,12 +94,19 @@ def check_filters(state: State, session: Session, filters: api.Filters) -> None:
         topics, sources = [t.key for t in config.topics], [s.key for s in config.sources]
     except UsageError:  # no usable configuration here: the stored values alone decide
         topics, sources = [], []
-    _check_values("--topic", filters.topics, topics, db.ArticleTopic.topic, session,
-                  "topics.toml", "`marsad topics list`")  # fmt: skip
-    _check_values("--source", filters.sources, sources, db.Article.source, session,
-                  "sources.toml", "`marsad sources list`")  # fmt: skip
-    languages = [code for code in filters.languages if _base_language(code) not in LANGUAGES]
-    for code in sorted(set(languages) - db.stored_values(session, db.Article.language, languages)):
+    for option, values, known, column, file, listing in (
+        ("--topic", filters.topics, topics, db.ArticleTopic.topic, "topics.toml", "topics list"),
+        ("--source", filters.sources, sources, db.Article.source, "sources.toml", "sources list"),
+    ):
+        value = _first_unknown(session, column, values, known)
+        if value is not None:
+            raise UsageError(
+                f"{option} {value}: not in {file} and no stored article has it. "
+                f"Fix: {suggest(value, known)}see `marsad {listing}`"
+            )
+    ours = [code for code in filters.languages if _base_language(code) in LANGUAGES]
+    code = _first_unknown(session, db.Article.language, filters.languages, ours)
+    if code is not None:
         alias = LANG_ALIASES.get(code.lower())
         hint = f"did you mean {alias!r}? " if alias else suggest(code.lower(), LANGUAGES)
         raise UsageError(
@@ -112,21 +119,16 @@ def _base_language(code: str) -> str:
     return code.lower().replace("_", "-").split("-")[0]
 
 
-def _check_values(
-    option: str,
-    values: Sequence[str],
-    configured: Sequence[str],
-    column: InstrumentedAttribute[Any],
+def _first_unknown(
     session: Session,
-    file: str,
-    listing: str,
-) -> None:
-    unknown = [value for value in values if value not in configured]
-    for value in sorted(set(unknown) - db.stored_values(session, column, unknown)):
-        raise UsageError(
-            f"{option} {value}: not in {file} and no stored article has it. "
-            f"Fix: {suggest(value, configured)}see {listing}"
-        )
+    column: InstrumentedAttribute[Any],
+    values: Sequence[str],
+    known: Sequence[str],
+) -> str | None:
+    """The first of *values* neither *known* nor stored in *column*."""
+    unknown = [value for value in values if value not in known]
+    missing = sorted(set(unknown) - db.stored_values(session, column, unknown))
+    return missing[0] if missing else None
 
 
 def _cut(value: str, width: int) -> str:

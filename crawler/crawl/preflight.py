@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -57,34 +57,35 @@ def _unit(key: str) -> str:
 def _check_value(key: str, value: str, default: Any) -> Any:
     """*value* as Scrapy will read it (bool, int, float), else unchanged; SettingError if it
     cannot be read. Scrapy's own getters decide, so exactly what they accept passes."""
-    given = f"-s {key}={value}"
-    probe = BaseSettings({key: value})
     if key in CHOICES:
         if value not in CHOICES[key]:
-            raise SettingError(f"{given}: expected one of {', '.join(CHOICES[key])}")
+            raise SettingError(f"-s {key}={value}: expected one of {', '.join(CHOICES[key])}")
         return value
-    try:
-        if isinstance(default, bool):
-            return probe.getbool(key)
-        if isinstance(default, int):
-            return probe.getint(key)
-        if isinstance(default, float):
-            return probe.getfloat(key)
-        if isinstance(default, dict):
-            probe.getdict(key)
-    except ValueError:
-        pass
-    else:
-        return value
+    read: Callable[[BaseSettings, str], Any]
     if isinstance(default, bool):
-        expected = f"True or False (or 1 or 0), e.g. -s {key}={not default}"
+        read, expected = (
+            BaseSettings.getbool,
+            f"True or False (or 1 or 0), e.g. -s {key}={not default}",
+        )
     elif isinstance(default, int):
-        expected = f"a whole number{_unit(key)}, e.g. -s {key}={default} (the default)"
+        read, expected = (
+            BaseSettings.getint,
+            f"a whole number{_unit(key)}, e.g. -s {key}={default} (the default)",
+        )
     elif isinstance(default, float):
-        expected = f"a number{_unit(key)}, e.g. -s {key}={default:g} (the default)"
+        read, expected = (
+            BaseSettings.getfloat,
+            f"a number{_unit(key)}, e.g. -s {key}={default:g} (the default)",
+        )
+    elif isinstance(default, dict):
+        read, expected = BaseSettings.getdict, f"""a JSON object, e.g. -s '{key}={{"name": 100}}'"""
     else:
-        expected = f"""a JSON object, e.g. -s '{key}={{"name": 100}}'"""
-    raise SettingError(f"{given}: expected {expected}")
+        return value  # a string, a list (comma-separated) or no default: taken as given
+    try:
+        converted = read(BaseSettings({key: value}), key)
+    except (ValueError, TypeError):
+        raise SettingError(f"-s {key}={value}: expected {expected}") from None
+    return value if isinstance(default, dict) else converted  # Scrapy parses the JSON itself
 
 
 def check_overrides(overrides: Mapping[str, str]) -> dict[str, Any]:

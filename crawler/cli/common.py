@@ -235,8 +235,13 @@ def guarded(ctx: click.Context, invoke: Callable[[], T]) -> T:
 
 
 def _db_url(ctx: click.Context) -> str:
+    """The database URL in use (resolved once the database library is loaded anyway)."""
     state = ctx.find_object(State)
-    return (state.db_option if state else None) or os.environ.get("MARSAD_DB_URL", "")
+    if state is None:
+        return ""
+    if "crawler.db" in sys.modules:
+        return state.db_url
+    return state.db_option or os.environ.get("MARSAD_DB_URL", "")
 
 
 def scrub(text: str, db_url: str) -> str:

@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -600,3 +601,129 @@ def test_daemon_sends_immediate_digests_after_a_crawl_once(
     assert len(files) == 1, "later runs stored nothing new, so nothing more was sent"
     sent = files[0].read_text(encoding="utf-8")
     assert "Morocco" in sent or "morocco" in sent
+
+
+# --------------------------------------------------------------------------- operator's view
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--crawl-timeout", "0"], "--crawl-timeout"),
+        (["--crawl-timeout", "-5m"], "--crawl-timeout"),
+        (["--grace", "0"], "--grace"),
+        (["--grace", "-1"], "--grace"),
+        (["--standby-poll", "0s"], "--standby-poll"),
+        (["--health-every", "0"], "--health-every"),
+        (["--source-timeout", "ledger-en=0"], "--source-timeout ledger-en"),
+        (["--source-timeout", "ledgr-en=1h"], "did you mean 'ledger-en'"),
+        (["--source-timeout", "ledger-en"], "SOURCE=DURATION"),
+    ],
+)
+def test_schedule_options_are_checked(
+    site: SampleSite, tmp_path: Path, args: list[str], named: str
+) -> None:
+    config = write_config(site, tmp_path / "c", {"ledger-en": "1h"})
+    db_file = tmp_path / "never.db"
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "--db", f"sqlite:///{db_file}", "schedule", *args]
+    )
+    assert result.exit_code == 2, result.output
+    assert named in result.output and "Traceback" not in result.output, result.output
+    assert not db_file.exists()
+
+
+def _seed_status_db(tmp_path: Path, site: SampleSite) -> tuple[Path, str]:
+    keys = ["atlas-ar", "sahil-ar", "gazette-fr", "ledger-en"]
+    config = write_config(site, tmp_path / "c", dict.fromkeys(keys, "1h"))
+    db_url = f"sqlite:///{tmp_path / 's.db'}"
+    engine = db.make_engine(db_url)
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        for ago in (3, 2):
+            seed_run(session, "atlas-ar", now - timedelta(hours=ago), runs.FAILED,
+                     errors={"http_403": 9}, errors_total=9)  # fmt: skip
+        for i, n in enumerate([5, 7, 6]):
+            seed_run(session, "sahil-ar", now - timedelta(hours=4 - i), articles_stored=n)
+        seed_run(session, "sahil-ar", now - timedelta(minutes=30), articles_stored=0)
+        seed_run(session, "ledger-en", now - timedelta(minutes=5))
+    engine.dispose()
+    return config, db_url
+
+
+@pytest.mark.parametrize("columns", [80, 120, 160])
+def test_status_fits_the_terminal_and_never_cuts_flags(
+    site: SampleSite, tmp_path: Path, columns: int
+) -> None:
+    config, db_url = _seed_status_db(tmp_path, site)
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "--db", db_url, "status"], env={"COLUMNS": str(columns)}
+    )
+    assert result.exit_code == 0, result.output
+    table = result.output.split("\natlas-ar: ")[0]
+    too_long = [line for line in table.splitlines() if len(line.rstrip()) > columns]
+    assert not too_long, table
+    assert "…" not in table, table
+    words = set(re.findall(r"[a-z_]+", table))
+    assert {"failing", "blocked", "zero_yield", "never_ran"} <= words, table
+    assert "atlas-ar" in table and "gazette-fr" in table and "ledger-en" in table
+    long_times = re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", table)
+    assert bool(long_times) == (columns >= 150), table
+
+
+def test_status_check_flags_a_source_that_never_ran(site: SampleSite, tmp_path: Path) -> None:
+    config = write_config(site, tmp_path / "c", {"ledger-en": "1h"})
+    db_url = f"sqlite:///{tmp_path / 'empty.db'}"
+    db.make_engine(db_url).dispose()
+    base = ["--config", str(config), "--db", db_url]
+    result = CliRunner().invoke(cli, [*base, "status", "--check", "--format", "json"])
+    assert result.exit_code == 1, result.output
+    (entry,) = json.loads(result.stdout)
+    assert entry["flags"] == [health.NEVER_RAN]
+    result = CliRunner().invoke(cli, [*base, "status"])
+    assert "ledger-en: never_ran:" in result.output, result.output
+
+
+def _crawl(config: Path, db_url: str, *sources: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ}
+    env.pop("MARSAD_DB_URL", None)
+    env.pop(runs.SCHEDULED_BY_ENV, None)
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", "--config", str(config), "--db", db_url, "crawl",
+         *sources, "--format", "json", "--no-progress", *FAST],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_manual_crawls_are_recorded_without_shifting_the_schedule(
+    site: SampleSite, tmp_path: Path
+) -> None:
+    config = write_config(site, tmp_path / "c", {"ledger-en": "1h"})
+    db_url = f"sqlite:///{tmp_path / 'm.db'}"
+    for _ in range(2):
+        done = _crawl(config, db_url, "ledger-en")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["ok"] is True
+    rows = all_runs(db_url)
+    assert [(r.trigger, r.outcome) for r in rows] == [(runs.MANUAL, runs.OK)] * 2
+    assert rows[0].articles_stored > 0 and rows[0].finished_at is not None
+    engine = db.make_engine(db_url)
+    with Session(engine) as session:
+        assert runs.last_started(session) == {}  # the schedule counts from scheduled runs only
+        (h,) = health.assess(session, load_config(config).sources)
+    assert h.last_success_at is not None and h.next_due is None
+    assert not {health.NEVER_RAN, health.OVERDUE} & set(h.flags)  # the 2nd stored 0: zero_yield
+
+    # a running row whose process is alive (this test's): the manual crawl refuses
+    with Session(engine) as session, session.begin():
+        busy = runs.start_run(session, "ledger-en", trigger="scheduled", scheduled_for=None,
+                              scheduler="elsewhere:1:x", host=runs.HOST)  # fmt: skip
+        busy.pid = os.getpid()
+        busy_id = busy.id
+    engine.dispose()
+    done = _crawl(config, db_url, "ledger-en")
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "ledger-en" in done.stderr and f"run {busy_id}" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(all_runs(db_url)) == 3

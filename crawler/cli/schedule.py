@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import click
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from crawler import db
@@ -235,7 +236,7 @@ def runs_cmd(state: State, sources: tuple[str, ...], limit: int, fmt: str) -> No
     console.print(table)
 
 
-WIDE = 120  # from this width on, times are shown with the year and seconds
+WIDE = 150  # from this width on, times are shown with the year and seconds
 
 
 def _width() -> int:
@@ -252,7 +253,8 @@ def _short_when(value: datetime | None) -> str:
 
 
 def _flags_text(h: health.SourceHealth) -> str:
-    return ", ".join(h.flags) if h.flags else ("disabled" if not h.enabled else "ok")
+    """One flag a line: the column is as wide as the longest flag, and never cut."""
+    return "\n".join(h.flags) if h.flags else ("disabled" if not h.enabled else "ok")
 
 
 def _health_table(healths: Sequence[health.SourceHealth], width: int) -> Table:
@@ -262,22 +264,26 @@ def _health_table(healths: Sequence[health.SourceHealth], width: int) -> Table:
     when = _when if wide else _short_when
     table = Table(
         title="Source health",
+        width=None if wide else width,  # rich then shares out exactly this width
         box=box.SIMPLE_HEAD,
         pad_edge=False,
+        show_edge=False,
         padding=(0, 1, 0, 0) if wide else 0,  # narrow: one space between columns
     )
     longest_source = max((len(h.source) for h in healths), default=6)
     table.add_column("source", no_wrap=True, min_width=longest_source)
     outcomes = [h.last_outcome or "never" for h in healths]
     table.add_column("schedule" if wide else "sched", overflow="fold")
-    table.add_column("last run (UTC)" if wide else "last run", overflow="fold")
+    table.add_column("last run (UTC)" if wide else "last run", overflow="fold", no_wrap=wide)
     table.add_column("outcome", min_width=max([7, *map(len, outcomes)]))
-    table.add_column("last success" if wide else "success", overflow="fold", min_width=7)
+    table.add_column(
+        "last success" if wide else "success", overflow="fold", min_width=7, no_wrap=wide
+    )
     table.add_column("fails", no_wrap=True)
     table.add_column("stored/ usual" if wide else "stored", overflow="fold", min_width=6)
-    table.add_column("next due", overflow="fold")
+    table.add_column("next due", overflow="fold", no_wrap=wide)
     longest_flag = max((len(f) for h in healths for f in h.flags), default=0)
-    table.add_column("flags", min_width=max(len("disabled"), longest_flag))
+    table.add_column("flags", no_wrap=True, min_width=max(len("disabled"), longest_flag))
     for h, outcome in zip(healths, outcomes, strict=True):
         usual = "-" if h.usual_articles is None else f"{h.usual_articles:g}"
         last = "-" if h.last_articles is None else str(h.last_articles)
@@ -310,7 +316,8 @@ def status(state: State, fmt: str, check: bool) -> None:
     if fmt == "json":
         click.echo(json.dumps([h.to_dict() for h in healths], ensure_ascii=False, indent=2))
     else:
-        console.print(_health_table(healths, _width()), width=_width())
+        width = _width()  # a console of that width: the shared one is at least 120 wide
+        Console(width=width, highlight=False).print(_health_table(healths, width))
         for h in healths:
             for name in h.flags:
                 click.echo(f"{h.source}: {name}: {h.reasons[name]}")

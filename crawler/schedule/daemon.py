@@ -511,9 +511,9 @@ class CrawlDaemon:
 
     def _record_missed(self, key: str, due: datetime | None, trigger: str) -> None:
         at = datetime.now(UTC)
-        why = f"database unreachable: {self._db.reason or 'connection lost'}"
+        why = f"database unreachable ({self._db.reason or 'connection lost'})"
         logger.warning(
-            "%s: the run due at %s could not start (%s); it is recorded as missed when the "
+            "%s: the run due at %s could not start: %s; it is recorded as missed when the "
             "database is back",
             key,
             (due or at).isoformat(timespec="seconds"),

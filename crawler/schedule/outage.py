@@ -79,12 +79,14 @@ class DatabaseWatch:
             self.since_at = datetime.now(UTC)
             self.reason = reason(exc, self.url)
             self._delay = FIRST_DELAY
-        message = (
-            f"database unreachable: {masked_url(self.url)}: {self.reason}; retrying every "
-            f"{FIRST_DELAY:g}s, doubling up to {MAX_DELAY:g}s"
+        where = f"{masked_url(self.url)}: {self.reason}"
+        logger.error(
+            "database unreachable: %s; retrying every %gs, doubling up to %gs",
+            where,
+            FIRST_DELAY,
+            MAX_DELAY,
         )
-        logger.error("%s", message)
-        alert = health.HealthAlert("database", health.UNREACHABLE, message, self.since_at)
+        alert = health.HealthAlert("database", health.UNREACHABLE, where, self.since_at)
         health.notify([alert])
 
     def up(self) -> timedelta | None:

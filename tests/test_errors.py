@@ -245,6 +245,10 @@ ROWS: list[Bad] = [
         "marsad sources list", seeded=True),
     bad("--db {seeded} search x --lang de", EXIT_USAGE, "--lang de", "ar, fr, en", seeded=True),
     bad("--db {seeded} search x --lang arabic", EXIT_USAGE, "did you mean 'ar'", seeded=True),
+    bad("--db {seeded} digest desk --channel archiv", EXIT_USAGE, "--channel archiv",
+        "did you mean 'archive'", seeded=True, absent=("{out}/desk.html",)),
+    bad("--db {seeded} digest preview desk --channel nosuch --out {out}/p.html", EXIT_USAGE,
+        "--channel nosuch", "archive, hook", seeded=True, absent=("{out}/p.html",)),
     bad("--db {seeded} search (crise", EXIT_USAGE, "bad query", "expected ')'", seeded=True,
         lines=3),  # the query under a caret
     # ---------------------------------------------------------------- configuration and input

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 
 import click
@@ -27,7 +28,8 @@ from crawler.cli.common import (
     since_option,
 )
 from crawler.config import Config, ConfigError
-from crawler.config.alerts import AlertsConfig, load_alerts
+from crawler.config.alerts import AlertsConfig, Rule, load_alerts
+from crawler.config.checks import suggest
 from crawler.digest import preview, recent_runs, run_rule
 from crawler.digest.channels import Rendered
 from crawler.text.bidi import isolate
@@ -62,6 +64,17 @@ def _write_out(path: str, rendered: Rendered) -> None:
     with open_out(path) as fh:
         fh.write(body)
     click.echo(f"wrote {path}", err=True)
+
+
+def _check_channels(names: Sequence[str], rules: Sequence[Rule]) -> None:
+    """Each --channel names a channel of the selected rules: a typo must not send nothing."""
+    known = sorted({channel.name for rule in rules for channel in rule.channels})
+    for name in names:
+        if name not in known:
+            raise UsageError(
+                f"--channel {name}: no such channel in the selected rule(s). "
+                f"Fix: {suggest(name, known)}use one of {', '.join(known) or '(none)'}"
+            )
 
 
 @click.group("digest", cls=_DefaultRunGroup)
@@ -100,6 +113,7 @@ def run_cmd(
             r for r in alerts.rules if r.enabled]  # fmt: skip
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
+    _check_channels(channels, selected)
     with state.engine() as engine:
         results = [
             run_rule(engine, config, alerts, rule, dry_run=dry_run, since=since,
@@ -143,6 +157,7 @@ def preview_cmd(
         selected = alerts.rule(rule)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
+    _check_channels((channel,) if channel else (), [selected])
     with state.engine() as engine:
         digest_, rendered = preview(engine, config, selected, since=since, channel=channel)
     _write_out(out, rendered)

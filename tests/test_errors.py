@@ -259,6 +259,7 @@ ROWS: list[Bad] = [
     bad("--config {bad_apprise} --db {seeded} digest --dry-run", EXIT_USAGE,
         "unknown apprise scheme 'nosuch'", seeded=True),
     bad("--config {root}/no-config sources list", EXIT_USAGE, "sources.toml"),
+    bad("sources check --online --timeout 0", EXIT_USAGE, "--timeout", "range x>0"),
     bad("tag {root}/latin1.jsonl", EXIT_USAGE, "not UTF-8 text", "convert it to UTF-8"),
 ]  # fmt: skip
 

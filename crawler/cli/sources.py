@@ -25,7 +25,13 @@ def sources_list(state: State, fmt: str) -> None:
 
 @sources.command("check")
 @click.option("--online", is_flag=True, help="Also fetch every feed, sitemap and section page.")
-@click.option("--timeout", type=float, default=15.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait for each endpoint (more than 0).",
+)
 @click.pass_obj
 def sources_check(state: State, online: bool, timeout: float) -> None:
     """Validate sources.toml, topics.toml and alerts.toml; with --online, probe each endpoint."""

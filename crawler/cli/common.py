@@ -52,21 +52,6 @@ class Failure(click.ClickException):
     exit_code = EXIT_FAILED
 
 
-# the only commands that may create a database or migrate its schema; every other command
-# opens an existing database at head and refuses anything else (State.engine)
-CREATING_COMMANDS = frozenset({"crawl", "demo", "db upgrade", "schedule"})
-
-
-def running_command() -> str:
-    """The running sub-command as typed after ``marsad`` (``"db upgrade"``), or ``""``."""
-    ctx = click.get_current_context(silent=True)
-    names: list[str] = []
-    while ctx is not None and ctx.parent is not None:
-        names.append(ctx.info_name or "")
-        ctx = ctx.parent
-    return " ".join(reversed(names))
-
-
 @dataclass(frozen=True)
 class State:
     """The global options, passed to every command with ``@click.pass_obj``."""
@@ -95,18 +80,17 @@ class State:
             raise UsageError(str(exc)) from exc
 
     @contextmanager
-    def engine(self, *, create: bool | None = None, revision: str = "heads") -> Iterator[Engine]:
+    def engine(self, *, create: bool = False, revision: str = "heads") -> Iterator[Engine]:
         """An engine on the database, disposed afterwards.
 
         ``create=True`` creates the database (and its SQLite folder) or migrates its schema to
         *revision*; ``create=False`` opens an existing database at head and changes nothing
         (a missing SQLite file or an old schema is a usage error saying to run ``marsad db
-        upgrade``). The default is the running command's right: only CREATING_COMMANDS create.
+        upgrade``). Only the commands that write crawls (``crawl``, ``db upgrade``; ``demo`` and
+        ``schedule`` through the library) pass ``create=True``.
         """
         from crawler import db
 
-        if create is None:
-            create = running_command() in CREATING_COMMANDS
         if create:
             engine = db.make_engine(self.db_url, create=True, revision=revision)
         else:

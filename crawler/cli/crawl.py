@@ -53,7 +53,7 @@ def crawl(
         require_contact(selected, settings.get("USER_AGENT"))
     except SettingError as exc:
         raise UsageError(str(exc)) from exc
-    with state.engine():  # create or upgrade the schema before the crawl starts
+    with state.engine(create=True):  # create or upgrade the schema before the crawl starts
         pass
     from crawler.cli.schedule import recorded_crawl  # crawl_runs row, trigger manual
 

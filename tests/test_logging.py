@@ -10,7 +10,6 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from crawler.cli import cli
@@ -95,11 +94,6 @@ def test_crawl_processes_inherit_the_log_options(tmp_path: Path) -> None:
     assert options == ["--log-format", "text", "--log-file", str(tmp_path / "d.log")]
 
 
-@pytest.mark.xfail(
-    reason="crawler/crawl/run.py replaces our root handler with Scrapy's, whose formatter is "
-    "Scrapy's own: it must take over ours (requested from the crawl room's owner)",
-    strict=False,
-)
 def test_crawl_logs_use_the_same_format(site: SampleSite, tmp_path: Path) -> None:
     from tests.test_scheduler import write_config
 

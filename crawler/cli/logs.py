@@ -5,8 +5,8 @@ Each line carries an ISO 8601 timestamp with its offset (UTC), e.g.
 writes one JSON object per line (``time``, ``level``, ``logger``, ``message``, and
 ``exception`` when there is one). ``--log-file PATH`` appends to PATH instead of stderr.
 
-A crawl replaces the root handler with Scrapy's own (crawler/crawl/run.py); Scrapy's handler is
-meant to take over the formatter of the handler it replaces, so crawl logs look the same.
+A crawl keeps this handler (crawler/crawl/run.py tells Scrapy not to install its own), so crawl
+lines have the same format and go to the same place.
 """
 
 from __future__ import annotations
@@ -122,6 +122,8 @@ def setup_logging(verbose: int, log_format: str = TEXT, log_file: str | None = N
                 "folder's permissions or choose another path"
             ) from exc
     handler.setFormatter(make_formatter(log_format))
+    # the handler keeps the level too: Scrapy resets the root logger's level when a crawl starts
+    handler.setLevel(level_for(verbose))
     root = logging.getLogger()
     if _installed is not None:
         root.removeHandler(_installed)

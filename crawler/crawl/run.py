@@ -71,9 +71,10 @@ def run_crawl(sources: Sequence[Source], settings: Settings) -> CrawlResult:
     require_contact(sources, settings.get("USER_AGENT"))
     started = datetime.now(UTC)
     clock = time.monotonic()
-    # Scrapy installs its own root handler at LOG_LEVEL; ours would print everything twice.
-    for handler in list(logging.root.handlers):
-        logging.root.removeHandler(handler)
+    # A command that set up logging (format, file, level) keeps its handler, so crawl lines
+    # look like every other line; without one, Scrapy installs its own at LOG_LEVEL.
+    settings = settings.copy()
+    settings.set("LOG_INSTALL_ROOT_HANDLER", not logging.root.handlers, priority="cmdline")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(SPIDER_NAME)
     not_started: list[Failure] = []

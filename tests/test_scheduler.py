@@ -618,6 +618,8 @@ def test_daemon_sends_immediate_digests_after_a_crawl_once(
         (["--source-timeout", "ledger-en=0"], "--source-timeout ledger-en"),
         (["--source-timeout", "ledgr-en=1h"], "did you mean 'ledger-en'"),
         (["--source-timeout", "ledger-en"], "SOURCE=DURATION"),
+        (["-s", "DOWNLOAD_DELAY=abc"], "-s DOWNLOAD_DELAY=abc: expected a number"),
+        (["-s", "RETRY_ENABLED=maybe"], "-s RETRY_ENABLED=maybe"),
     ],
 )
 def test_schedule_options_are_checked(
@@ -631,6 +633,18 @@ def test_schedule_options_are_checked(
     assert result.exit_code == 2, result.output
     assert named in result.output and "Traceback" not in result.output, result.output
     assert not db_file.exists()
+
+
+def test_schedule_refuses_remote_sources_without_a_user_agent_contact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MARSAD_USER_AGENT", raising=False)
+    db_file = tmp_path / "never.db"
+    base = ["--config", str(REPO_CONFIG), "--db", f"sqlite:///{db_file}", "schedule"]
+    result = CliRunner().invoke(cli, [*base, "hespress-ar"])
+    assert result.exit_code == 2, result.output
+    assert "USER_AGENT" in result.output and "MARSAD_USER_AGENT=" in result.output
+    assert "hespress.com" in result.output and not db_file.exists()
 
 
 def _seed_status_db(tmp_path: Path, site: SampleSite) -> tuple[Path, str]:

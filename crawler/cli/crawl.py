@@ -55,10 +55,14 @@ def crawl(
         raise UsageError(str(exc)) from exc
     with state.engine(create=True):  # create or upgrade the schema before the crawl starts
         pass
-    from crawler.cli.schedule import recorded_crawl  # crawl_runs row, trigger manual
+    from crawler.schedule import runs  # the run is recorded in crawl_runs, trigger manual
 
     try:
-        result = recorded_crawl(state, selected, lambda: run_crawl(selected, settings))
+        result = runs.record_manual_crawl(
+            state.db_url, [s.key for s in selected], lambda: run_crawl(selected, settings)
+        )
+    except runs.SourceBusy as exc:
+        raise click.ClickException(str(exc)) from exc
     except CrawlNotStarted as exc:
         raise click.ClickException(str(exc)) from exc
     if fmt == "json":

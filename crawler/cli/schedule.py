@@ -8,9 +8,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 import click
 from rich import box
@@ -33,8 +32,6 @@ from crawler.config.alerts import load_alerts
 from crawler.schedule import health, runs
 
 logger = logging.getLogger(__name__)
-
-R = TypeVar("R", bound=runs.CrawlOutcome)
 
 
 def _duration(value: str, option: str) -> timedelta:
@@ -74,12 +71,16 @@ def _per_source(pairs: tuple[str, ...], known: set[str]) -> dict[str, timedelta]
     return out
 
 
-def recorded_crawl(state: State, sources: Sequence[Source], crawl: Callable[[], R]) -> R:
-    """`marsad crawl`'s run, recorded in crawl_runs (trigger manual); a busy source exits 1."""
+def _check_crawl_settings(sources: Sequence[Source], overrides: dict[str, str]) -> None:
+    """What every crawl would refuse (a bad -s value, no User-Agent contact), refused at start."""
+    from crawler.crawl.agent import SettingError, configured_user_agent, require_contact
+    from crawler.crawl.preflight import check_overrides
+
     try:
-        return runs.record_manual_crawl(state.db_url, [s.key for s in sources], crawl)
-    except runs.SourceBusy as exc:
-        raise click.ClickException(str(exc)) from exc
+        checked = check_overrides(overrides)
+        require_contact(sources, str(checked.get("USER_AGENT") or configured_user_agent()))
+    except SettingError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _log_options() -> list[str]:
@@ -169,6 +170,7 @@ def schedule(
         logging.getLogger("crawler").setLevel(logging.INFO)
     config = state.config()
     selected = select_sources(config, sources)
+    _check_crawl_settings(selected, overrides)
     try:
         load_alerts(config=config)  # a broken alerts.toml stops us now, not at the first digest
     except ConfigError as exc:

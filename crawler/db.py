@@ -243,6 +243,14 @@ def url_passwords(url: str) -> list[str]:
     return [*found, *(unquote(p) for p in found if unquote(p) != p)]
 
 
+def scrub(text: str, url: str) -> str:
+    """*text* (a driver's message, say) with any URL password and *url*'s own password hidden."""
+    text = hide_password(text)
+    for password in url_passwords(url):
+        text = text.replace(password, "***")
+    return text
+
+
 def safe_url(url: str) -> str:
     """A database URL with any password hidden (also when it does not parse)."""
     try:
@@ -460,9 +468,7 @@ def explain_error(exc: DBAPIError, url: str) -> UnusableDatabase:
     reason = re.sub(r"^connection failed:\s*", "", reason)
     reason = re.sub(r"^connection to server at .*? failed:\s*", "", reason)
     reason = " ".join(reason.replace("FATAL:", "").split()) or type(exc).__name__
-    reason = hide_password(reason)
-    for password in url_passwords(url):
-        reason = reason.replace(password, "***")
+    reason = scrub(reason, url)
     try:
         path = sqlite_path(make_url(url))
     except ArgumentError:
@@ -521,7 +527,8 @@ def engine_for(url: str | None = None) -> Engine:
 
 
 class CrawlRun(Base):
-    """One scheduled crawl of one source: when it was due, ran and ended, and how it went.
+    """One crawl of one source (scheduled, or a manual `marsad crawl`): when it was due, ran and
+    ended, and how it went.
 
     A row is written as ``running`` when the crawl process starts and completed when it ends;
     the scheduler computes each source's next due time from these rows (see
@@ -532,11 +539,13 @@ class CrawlRun(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
-    trigger: Mapped[str] = mapped_column(String(16))  # scheduled | overdue | first
+    trigger: Mapped[str] = mapped_column(String(16))  # scheduled | overdue | first | manual
     scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    outcome: Mapped[str] = mapped_column(
+        String(16), index=True
+    )  # see schedule/runs.py: ok, missed, ...
     exit_code: Mapped[int | None] = mapped_column(Integer)
     pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
     articles_stored: Mapped[int] = mapped_column(Integer, default=0)

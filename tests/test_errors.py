@@ -244,6 +244,8 @@ ROWS: list[Bad] = [
         "did you mean 'hespress-ar'", "marsad sources list", seeded=True),
     bad("--db {seeded} export --source nosuch", EXIT_USAGE, "--source nosuch",
         "marsad sources list", seeded=True),
+    bad("--db {seeded} runs --source hesspress-ar", EXIT_USAGE, "--source hesspress-ar",
+        "did you mean 'hespress-ar'", "marsad sources list", seeded=True),
     bad("--db {seeded} search x --lang de", EXIT_USAGE, "--lang de", "ar, fr, en", seeded=True),
     bad("--db {seeded} search x --lang arabic", EXIT_USAGE, "did you mean 'ar'", seeded=True),
     bad("--db {seeded} digest desk --channel archiv", EXIT_USAGE, "--channel archiv",

@@ -25,7 +25,7 @@ from crawler.timespec import When
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import InstrumentedAttribute, Session
 
     from crawler.config import Config, Source
 
@@ -403,3 +403,45 @@ def _new_file_mode(target: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+# --------------------------------------------------------------------------- filter values
+
+_LISTINGS = {
+    "--topic": ("topics.toml", "topics list"),
+    "--source": ("sources.toml", "sources list"),
+}
+
+
+def first_unknown(
+    session: Session,
+    column: InstrumentedAttribute[Any],
+    values: Sequence[str],
+    known: Sequence[str],
+) -> str | None:
+    """The first of *values* neither *known* (configured) nor stored in *column*."""
+    from crawler.db import stored_values
+
+    unknown = [value for value in values if value not in known]
+    missing = sorted(set(unknown) - stored_values(session, column, unknown))
+    return missing[0] if missing else None
+
+
+def check_known(
+    session: Session,
+    option: str,
+    values: Sequence[str],
+    known: Sequence[str],
+    column: InstrumentedAttribute[Any],
+) -> None:
+    """A --topic/--source value neither configured nor stored is a usage error with "did you
+    mean": a typo must not look like an empty result."""
+    from crawler.config.checks import suggest
+
+    value = first_unknown(session, column, values, known)
+    if value is not None:
+        file, listing = _LISTINGS[option]
+        raise UsageError(
+            f"{option} {value}: not in {file} and nothing stored has it. "
+            f"Fix: {suggest(value, known)}see `marsad {listing}`"
+        )

@@ -21,6 +21,7 @@ from crawler.cli.common import (
     EXIT_FAILED,
     State,
     UsageError,
+    check_known,
     format_option,
     select_sources,
     settings_option,
@@ -81,6 +82,13 @@ def _check_crawl_settings(sources: Sequence[Source], overrides: dict[str, str]) 
         require_contact(sources, str(checked.get("USER_AGENT") or configured_user_agent()))
     except SettingError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def _configured_sources(state: State) -> list[str]:
+    try:
+        return [source.key for source in state.config().sources]
+    except UsageError:  # no usable configuration here: the recorded runs alone decide
+        return []
 
 
 def _log_options() -> list[str]:
@@ -214,6 +222,9 @@ def _when(value: datetime | str | None) -> str:
 def runs_cmd(state: State, sources: tuple[str, ...], limit: int, fmt: str) -> None:
     """Recent scheduled crawl runs, newest first: outcome, counts and errors."""
     with state.session() as session:
+        if sources:
+            known = _configured_sources(state)
+            check_known(session, "--source", sources, known, db.CrawlRun.source)
         recent = runs.recent_runs(session, list(sources) or None, limit)
         rows = [runs.run_to_dict(run) for run in recent]
     if fmt == "json":

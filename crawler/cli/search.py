@@ -6,20 +6,22 @@ import csv
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import click
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from crawler import db
 from crawler import search as api
 from crawler.cli.common import (
     State,
     UsageError,
+    check_known,
     check_out,
+    first_unknown,
     format_option,
     open_out,
     since_option,
@@ -94,18 +96,10 @@ def check_filters(state: State, session: Session, filters: api.Filters) -> None:
         topics, sources = [t.key for t in config.topics], [s.key for s in config.sources]
     except UsageError:  # no usable configuration here: the stored values alone decide
         topics, sources = [], []
-    for option, values, known, column, file, listing in (
-        ("--topic", filters.topics, topics, db.ArticleTopic.topic, "topics.toml", "topics list"),
-        ("--source", filters.sources, sources, db.Article.source, "sources.toml", "sources list"),
-    ):
-        value = _first_unknown(session, column, values, known)
-        if value is not None:
-            raise UsageError(
-                f"{option} {value}: not in {file} and no stored article has it. "
-                f"Fix: {suggest(value, known)}see `marsad {listing}`"
-            )
+    check_known(session, "--topic", filters.topics, topics, db.ArticleTopic.topic)
+    check_known(session, "--source", filters.sources, sources, db.Article.source)
     ours = [code for code in filters.languages if _base_language(code) in LANGUAGES]
-    code = _first_unknown(session, db.Article.language, filters.languages, ours)
+    code = first_unknown(session, db.Article.language, filters.languages, ours)
     if code is not None:
         alias = LANG_ALIASES.get(code.lower())
         hint = f"did you mean {alias!r}? " if alias else suggest(code.lower(), LANGUAGES)
@@ -117,18 +111,6 @@ def check_filters(state: State, session: Session, filters: api.Filters) -> None:
 
 def _base_language(code: str) -> str:
     return code.lower().replace("_", "-").split("-")[0]
-
-
-def _first_unknown(
-    session: Session,
-    column: InstrumentedAttribute[Any],
-    values: Sequence[str],
-    known: Sequence[str],
-) -> str | None:
-    """The first of *values* neither *known* nor stored in *column*."""
-    unknown = [value for value in values if value not in known]
-    missing = sorted(set(unknown) - db.stored_values(session, column, unknown))
-    return missing[0] if missing else None
 
 
 def _cut(value: str, width: int) -> str:

@@ -13,24 +13,16 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from crawler.config import format_duration
+from crawler.db import safe_url, scrub
 from crawler.schedule import health
 
 logger = logging.getLogger(__name__)
 
 FIRST_DELAY = 1.0
 MAX_DELAY = 60.0
-
-
-def masked_url(url: str) -> str:
-    """*url* with its password hidden (SQLAlchemy's own rendering)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL at all: show nothing of it
-        return "<database URL>"
 
 
 def is_unreachable(exc: BaseException) -> bool:
@@ -44,16 +36,7 @@ def reason(exc: BaseException, url: str) -> str:
     """The first line of the driver's message, any URL password masked."""
     original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    text = lines[0] if lines else type(original).__name__
-    password = _password(url)
-    return text.replace(password, "***") if password else text
-
-
-def _password(url: str) -> str | None:
-    try:
-        return make_url(url).password
-    except Exception:
-        return None
+    return scrub(lines[0] if lines else type(original).__name__, url)
 
 
 class DatabaseWatch:
@@ -79,7 +62,7 @@ class DatabaseWatch:
             self.since_at = datetime.now(UTC)
             self.reason = reason(exc, self.url)
             self._delay = FIRST_DELAY
-        where = f"{masked_url(self.url)}: {self.reason}"
+        where = f"{safe_url(self.url)}: {self.reason}"
         logger.error(
             "database unreachable: %s; retrying every %gs, doubling up to %gs",
             where,
@@ -97,7 +80,7 @@ class DatabaseWatch:
             lasted = timedelta(seconds=time.monotonic() - self._since)
             self._since = self.since_at = self.reason = None
         logger.warning(
-            "database reachable again after %s: %s", format_duration(lasted), masked_url(self.url)
+            "database reachable again after %s: %s", format_duration(lasted), safe_url(self.url)
         )
         return lasted
 

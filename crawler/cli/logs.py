@@ -122,8 +122,6 @@ def setup_logging(verbose: int, log_format: str = TEXT, log_file: str | None = N
                 "folder's permissions or choose another path"
             ) from exc
     handler.setFormatter(make_formatter(log_format))
-    # the handler keeps the level too: Scrapy resets the root logger's level when a crawl starts
-    handler.setLevel(level_for(verbose))
     root = logging.getLogger()
     if _installed is not None:
         root.removeHandler(_installed)

@@ -73,8 +73,11 @@ def run_crawl(sources: Sequence[Source], settings: Settings) -> CrawlResult:
     clock = time.monotonic()
     # A command that set up logging (format, file, level) keeps its handler, so crawl lines
     # look like every other line; without one, Scrapy installs its own at LOG_LEVEL.
+    ours = list(logging.root.handlers)
     settings = settings.copy()
-    settings.set("LOG_INSTALL_ROOT_HANDLER", not logging.root.handlers, priority="cmdline")
+    settings.set("LOG_INSTALL_ROOT_HANDLER", not ours, priority="cmdline")
+    for handler in ours:  # Scrapy opens the root logger to every level: filter as its own would
+        handler.setLevel(settings.get("LOG_LEVEL"))
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(SPIDER_NAME)
     not_started: list[Failure] = []

@@ -6,10 +6,10 @@ import csv
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 import click
 from sqlalchemy.orm import Session
@@ -124,12 +124,27 @@ def _day(row: dict[str, Any]) -> str:
 CSV_FIELDS = ("id", "published_at", "source", "language", "topics", "title", "url")
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value: Any) -> Any:
+    """*value* as one CSV cell: lists joined with ';', text that a spreadsheet would read as
+    a formula prefixed with a single quote (every CSV Marsad writes goes through here)."""
     if isinstance(value, dict):
-        return ";".join(value)
-    if isinstance(value, list):
-        return ";".join(map(str, value))
+        value = ";".join(value)
+    elif isinstance(value, list):
+        value = ";".join(map(str, value))
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
+
+
+def _csv_writer(fh: IO[str], fields: Sequence[str]) -> Callable[[dict[str, Any]], None]:
+    """Write the header of a CSV with *fields* to *fh*; return the function writing one row."""
+    writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    return lambda row: writer.writerow({k: _csv_value(v) for k, v in row.items()})
 
 
 def _print_table(rows: list[dict[str, Any]], limit: int, collapsed: bool) -> None:
@@ -184,10 +199,9 @@ def search(
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
     elif fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        writer.writeheader()
+        write_row = _csv_writer(sys.stdout, CSV_FIELDS)
         for row in rows:
-            writer.writerow({k: _csv_value(v) for k, v in row.items()})
+            write_row(row)
     else:
         _print_table(rows, limit, collapse)
 
@@ -287,10 +301,9 @@ def export(
         records = api.iter_articles(session, query, filters, with_text=not no_text)
         if fmt == "csv":
             fields = [*CSV_FIELDS, "author", "description"] + ([] if no_text else ["text"])
-            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-            writer.writeheader()
+            write_row = _csv_writer(fh, fields)
             for record in records:
-                writer.writerow({k: _csv_value(v) for k, v in record.items()})
+                write_row(record)
                 count += 1
         else:
             for record in records:

@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import scrapy
@@ -15,8 +16,15 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler import settings as defaults
 from crawler.config import Source, load_config, url_in_domains
-from crawler.crawl.discovery import DiscoveryError, Link, parse_feed, parse_sitemap
+from crawler.crawl.discovery import (
+    DiscoveryError,
+    Link,
+    SitemapLimits,
+    parse_feed,
+    parse_sitemap,
+)
 from crawler.crawl.failures import classify, exc_info, record_failure
 from crawler.crawl.items import FetchedPage
 from crawler.crawl.middlewares import ARTICLE_META, DOMAINS_META, HINTS_META, SOURCE_META
@@ -29,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 ENTRY_META = "marsad_entry"
 DEPTH_META = "marsad_section_depth"
+SITEMAP_DEPTH_META = "marsad_sitemap_depth"  # index levels below the entry sitemap
 
 
 class NewsSpider(scrapy.Spider):
@@ -59,6 +68,7 @@ class NewsSpider(scrapy.Spider):
             for key, source in self.sources.items()
         }
         self._queued_articles: set[str] = set()
+        self._limits_named: set[tuple[str, str]] = set()  # (source, counter) already warned of
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -67,7 +77,8 @@ class NewsSpider(scrapy.Spider):
             for url in source.feeds:
                 yield self._entry(source, url, self.parse_feed, "feed")
             for url in source.sitemaps:
-                yield self._entry(source, url, self.parse_sitemap, "sitemap")
+                if self._sitemap_admitted(source, url, 0):
+                    yield self._entry(source, url, self.parse_sitemap, "sitemap")
             for url in source.sections:
                 yield self._entry(source, url, self.parse_section, "section", depth=1)
 
@@ -134,22 +145,52 @@ class NewsSpider(scrapy.Spider):
             self._entry_failed(source.key, response.meta, "bad_sitemap")
             return
         self._entry_ok(response)
+        depth = response.meta.get(SITEMAP_DEPTH_META, 0) + 1
         for link in links:
             if self._too_old(source, link.date):
                 continue
             if kind == "index":
-                if url_in_domains(link.url, source.domains):
+                if url_in_domains(link.url, source.domains) and self._sitemap_admitted(
+                    source, link.url, depth
+                ):
                     yield scrapy.Request(
                         link.url,
                         callback=self.parse_sitemap,
                         errback=self.on_error,
-                        meta=self._meta(source),
+                        meta=self._meta(source, **{SITEMAP_DEPTH_META: depth}),
                         priority=5,
                     )
             else:
                 yield from self._article(
                     source, link, PageHints(sitemap_date=link.date, source_lang=source.lang)
                 )
+
+    @cached_property
+    def _sitemap_limits(self) -> SitemapLimits:
+        def setting(name: str) -> int:  # a crawler built without our settings gets our defaults
+            return self.crawler.settings.getint(name, getattr(defaults, name))
+
+        return SitemapLimits(
+            max_depth=setting("MARSAD_SITEMAP_MAX_DEPTH"),
+            max_count=setting("MARSAD_SITEMAP_MAX_COUNT"),
+        )
+
+    def _sitemap_admitted(self, source: Source, url: str, depth: int) -> bool:
+        why = self._sitemap_limits.admit(source.key, depth)
+        if why is not None:
+            self._limit_hit(source.key, "sitemap_limit", url, why)
+        return why is None
+
+    def _limit_hit(self, source: str, counter: str, url: str, why: str) -> None:
+        """Count a cut in ``errors/<counter>``; the first one of each source is a warning."""
+        count(self.crawler.stats, source, f"errors/{counter}")
+        if (source, counter) in self._limits_named:
+            return
+        self._limits_named.add((source, counter))
+        logger.warning(
+            "%s: limit reached (%s): not following %s; further cuts are counted in errors/%s",
+            source, why, url, counter,
+        )  # fmt: skip
 
     def parse_section(self, response: Response) -> Iterator[scrapy.Request]:
         source = self._source(response)

@@ -6,7 +6,8 @@ import calendar
 import gzip
 import io
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import feedparser
@@ -94,3 +95,24 @@ def parse_sitemap(body: bytes) -> tuple[str, list[Link]]:
         date = _parse_date(fields.get("publication_date")) or _parse_date(fields.get("lastmod"))
         links.append(Link(fields["loc"], date, fields.get("title")))
     return ("index" if kind == "sitemapindex" else "urlset"), links
+
+
+@dataclass
+class SitemapLimits:
+    """How far sitemap indexes are followed: at most *max_depth* index levels below a source's
+    entry sitemap, and at most *max_count* sitemaps per source and run, so an index that keeps
+    naming new child indexes cannot make a crawl endless."""
+
+    max_depth: int
+    max_count: int
+    _read: Counter[str] = field(default_factory=Counter)
+
+    def admit(self, source: str, depth: int) -> str | None:
+        """None when *source* may read one more sitemap *depth* levels below its entry sitemap
+        (it is then counted), else why not."""
+        if depth > self.max_depth:
+            return f"index depth {depth} > MARSAD_SITEMAP_MAX_DEPTH={self.max_depth}"
+        if self._read[source] >= self.max_count:
+            return f"{self._read[source]} sitemaps read, MARSAD_SITEMAP_MAX_COUNT={self.max_count}"
+        self._read[source] += 1
+        return None

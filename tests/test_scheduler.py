@@ -110,14 +110,21 @@ def hanging() -> Iterator[HangingServer]:
 
 
 class Daemon:
-    def __init__(self, config_dir: Path, db_url: str, log: Path, *args: str) -> None:
+    def __init__(
+        self, config_dir: Path, db_url: str, log: Path, *args: str, db_in_env: bool = False
+    ) -> None:
+        """With *db_in_env* the URL comes from MARSAD_DB_URL, not from ``--db``."""
         env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
         env.pop("MARSAD_DB_URL", None)
+        db_args = ["--db", db_url]
+        if db_in_env:
+            env["MARSAD_DB_URL"] = db_url
+            db_args = []
         self.log = log
         self._fh = log.open("w")
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", db_url,
+                sys.executable, "-m", "crawler", "--config", str(config_dir), *db_args,
                 "schedule", "--standby-poll", "0.5", "--grace", "5", *FAST, *args,
             ],
             stdout=self._fh,
@@ -469,6 +476,96 @@ def test_standby_does_not_run_and_takes_over_after_sigkill(
     for source in ("sahil-ar", "hang"):  # never two crawls of one source at once
         assert_no_overlap([r for r in rows if r.source == source])
     assert "leader:" in second.output() and "standby" in second.output()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below *pid* (children, grandchildren...)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(b")", 1)[-1].split()[1])
+        parents.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:  # gone meanwhile
+        return ""
+
+
+@pytest.mark.slow
+def test_database_password_stays_out_of_every_command_line_and_log(
+    site: SampleSite, hanging: HangingServer, tmp_path: Path, postgres_server: str
+) -> None:
+    # the shared server trusts loopback, so any password connects; it must never show
+    password = "s3cretPw0rd"
+    base = postgres_server.replace("postgres@", f"postgres:{password}@", 1)
+    assert password in base
+    schema = f"t_{os.urandom(5).hex()}"
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    admin.dispose()
+    db_url = f"{base}?options=-csearch_path%3D{schema}"
+    config = write_config(site, tmp_path / "config", {}, extra={"hang": hanging.source()})
+    with Daemon(
+        config, db_url, tmp_path / "d.log", "-s", "DOWNLOAD_TIMEOUT=900", db_in_env=True
+    ) as daemon:
+        wait_for(
+            "hang's crawl running",
+            lambda: any(r.outcome == runs.RUNNING and r.pid for r in all_runs(db_url)),
+            daemons=[daemon],
+        )
+        (running,) = all_runs(db_url)
+        wait_for(
+            "the crawl process",
+            lambda: " crawl hang " in cmdline(running.pid or 0),
+            daemons=[daemon],
+        )
+        pids = [daemon.proc.pid, *descendants(daemon.proc.pid)]
+        assert running.pid in pids
+        lines = {pid: cmdline(pid) for pid in pids}
+        for pid, line in lines.items():
+            assert password not in line and "--db" not in line, (pid, line)
+        assert daemon.terminate() == 0, daemon.output()
+    assert password not in daemon.output()
+    assert "leader:" in daemon.output()
+
+
+@pytest.mark.slow
+def test_one_leader_through_a_symlinked_database(site: SampleSite, tmp_path: Path) -> None:
+    config = write_config(site, tmp_path / "config", {"sahil-ar": "1h"})
+    real = tmp_path / "real" / "sched.db"
+    real.parent.mkdir()
+    link = tmp_path / "other" / "link.db"  # another name in another directory
+    link.parent.mkdir()
+    link.symlink_to(real)
+    with Daemon(config, f"sqlite:///{real}", tmp_path / "a.log") as first:
+        wait_for("the first leader", lambda: "leader:" in first.output(), daemons=[first])
+        with Daemon(config, f"sqlite:///{link}", tmp_path / "b.log") as second:
+            wait_for("standby", lambda: "standby" in second.output(), daemons=[first, second])
+            wait_for(
+                "the leader's finished run",
+                lambda: bool(finished(all_runs(f"sqlite:///{real}"), "sahil-ar")),
+                daemons=[first, second],
+            )
+            assert "leader:" not in second.output()
+            assert second.terminate() == 0, second.output()
+        assert first.terminate() == 0, first.output()
+    rows = all_runs(f"sqlite:///{real}")
+    assert rows and all(r.scheduler and r.scheduler.startswith(first.tag) for r in rows)
 
 
 def logged_next_run(log: str, source: str) -> list[datetime]:

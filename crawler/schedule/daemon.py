@@ -187,7 +187,8 @@ def leader_lock(db_url: str) -> LeaderLock:
         database = url.database or ""
         if not database or database == ":memory:" or database.startswith("file:"):
             raise SchedulerError("the scheduler needs an SQLite database file, not memory")
-        path = Path(database).expanduser()
+        # the real file: a second scheduler reaching it through a symlink must meet our lock
+        path = Path(os.path.realpath(Path(database).expanduser()))
         return FileLock(path.with_name(path.name + ".scheduler.lock"))
     if url.get_backend_name() == "postgresql":
         return PostgresAdvisoryLock(db_url)
@@ -209,17 +210,23 @@ _GUARD = (
 
 def crawl_command(
     config_dir: Path,
-    db_url: str,
     source: str,
     settings: Sequence[str] = (),
     log_options: Sequence[str] = (),
 ) -> list[str]:
-    command = [sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", db_url]
+    """The crawl's argv: no database URL, which may carry a password any local user could read
+    in ``ps``; the child gets it from its environment (``crawl_env``)."""
+    command = [sys.executable, "-m", "crawler", "--config", str(config_dir)]
     command += log_options
     command += ["crawl", source, "--format", "json", "--no-progress"]
     for pair in settings:
         command += ["-s", pair]
     return command
+
+
+def crawl_env(db_url: str, daemon_id: str) -> dict[str, str]:
+    """The crawl's environment: ours, plus the database URL and who scheduled it."""
+    return {**os.environ, db.DB_URL_ENV: db_url, runs.SCHEDULED_BY_ENV: daemon_id}
 
 
 def _guarded(command: list[str]) -> list[str]:
@@ -630,12 +637,12 @@ class CrawlDaemon:
     def _run(self, source: Source, due: datetime | None, trigger: str) -> None:
         options = self.options
         command = crawl_command(
-            options.config_dir, options.db_url, source.key, options.settings, options.log_options
+            options.config_dir, source.key, options.settings, options.log_options
         )
         started = datetime.now(UTC)
         proc = subprocess.Popen(
             _guarded(command),
-            env={**os.environ, runs.SCHEDULED_BY_ENV: self.id},
+            env=crawl_env(options.db_url, self.id),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -371,6 +371,32 @@ def test_health_flags_and_alert_hook(
     assert result.exit_code == 0 and "interrupted" in result.output, result.output
 
 
+def test_crashed_runs_do_not_flag_a_source_failing(tmp_path: Path, site: SampleSite) -> None:
+    """Runs that died with their scheduler (recorded crashed by the next leader) are ours."""
+    write_config(site, tmp_path / "c", {"atlas-ar": "1h", "sahil-ar": "1h"})
+    config = load_config(tmp_path / "c")
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    now = datetime.now(UTC)
+    note = "the scheduler x stopped before this crawl ended"
+    with Session(engine) as session, session.begin():
+        for source in ("atlas-ar", "sahil-ar"):
+            seed_run(session, source, now - timedelta(hours=3))
+        for i in range(3):
+            seed_run(session, "atlas-ar", now - timedelta(hours=2 - i / 2), runs.CRASHED,
+                     error_summary=note)  # fmt: skip
+        # a real failure still counts across the crashes between them
+        seed_run(session, "sahil-ar", now - timedelta(hours=2), runs.FAILED)
+        seed_run(session, "sahil-ar", now - timedelta(hours=1), runs.CRASHED, error_summary=note)
+        seed_run(session, "sahil-ar", now - timedelta(minutes=30), runs.TIMED_OUT)
+    with Session(engine) as session:
+        by_key = {h.source: h for h in health.assess(session, config.sources, now)}
+    engine.dispose()
+    assert by_key["atlas-ar"].flags == [] and by_key["atlas-ar"].consecutive_failures == 0
+    assert by_key["atlas-ar"].last_outcome == runs.CRASHED
+    assert by_key["sahil-ar"].flags == [health.FAILING]
+    assert by_key["sahil-ar"].consecutive_failures == 2
+
+
 def test_leader_lock_is_exclusive_and_released(db_url: str) -> None:
     db.make_engine(db_url).dispose()
     first, second = leader_lock(db_url), leader_lock(db_url)

@@ -3,7 +3,8 @@
 ``assess`` reads recent runs and says, per source: last success, consecutive failures, the
 last run's yield against the usual (median of recent successful runs) and flags:
 
-failing     the last ``failing_after`` finished runs failed, timed out or crashed
+failing     the last ``failing_after`` finished runs failed or timed out (a crashed run,
+            dead with its scheduler or crawl process, is not the source's doing: skipped)
 blocked     the last run met HTTP 403/429 answers (challenge pages are counted as those)
 zero_yield  the last successful run stored nothing while the source usually does
 overdue     no scheduled run started well after the source was due

@@ -33,9 +33,11 @@ INTERRUPTED = "interrupted"
 CRASHED = "crashed"
 MISSED = "missed"  # due, but could not start (the database was unreachable): never ran
 #: outcomes that count against a source's health (interrupted is our doing, not the site's)
-FAILURES = frozenset({FAILED, TIMED_OUT, CRASHED})
-#: outcomes that say nothing about the site: not failures, not successes
-NOT_JUDGED = frozenset({RUNNING, INTERRUPTED, MISSED})
+FAILURES = frozenset({FAILED, TIMED_OUT})
+#: outcomes that say nothing about the site: not failures, not successes. A crashed run died
+#: with its scheduler or its crawl process (recorded by the next leader, or killed by a signal
+#: from outside): our machine's fault, not the source's, so it never flags a source failing.
+NOT_JUDGED = frozenset({RUNNING, INTERRUPTED, MISSED, CRASHED})
 
 MANUAL = "manual"  # trigger of a `marsad crawl` run; the scheduler's are scheduled|overdue|first
 #: set by the scheduler in its crawl processes' environment: their runs are recorded by it

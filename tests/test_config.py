@@ -295,6 +295,19 @@ SOURCE_ERRORS = [
     ({"country": '"Morocco"'}, "sources.demo.country", "'Morocco'", ["two-letter", "'MA'"]),
     ({"encoding": '"klingon"'}, "sources.demo.encoding", "'klingon'", ["unknown text encoding"]),
     ({"feed": '["https://www.example.com/rss"]'}, "sources.demo.feed", None, ["'feeds'"]),
+    (
+        {"domains": '["example.com", "com"]'},
+        "sources.demo.domains[1]",
+        "'com'",
+        ["public suffix", "'hespress.com'"],
+    ),
+    (
+        {"domains": '["co.uk"]'},
+        "sources.demo.domains[0]",
+        "'co.uk'",
+        ["public suffix"],
+    ),
+    ({"domains": '["MA."]'}, "sources.demo.domains[0]", "'MA.'", ["public suffix"]),
 ]
 
 
@@ -691,7 +704,11 @@ def test_schedule_rejects(kwargs: dict[str, object], message: str) -> None:
         ("https://nothespress.com/x", ["hespress.com"], False),
         ("http://127.0.0.1:8081/a", ["127.0.0.1:8081"], True),
         ("http://127.0.0.1:8082/a", ["127.0.0.1:8081"], False),
-        ("http://127.0.0.1:8082/a", ["127.0.0.1"], True),
+        ("http://127.0.0.1:8082/a", ["127.0.0.1"], False),  # no port written: 80/443 only
+        ("http://127.0.0.1/a", ["127.0.0.1"], True),
+        ("https://www.hespress.com:8443/x", ["hespress.com"], False),
+        ("https://www.hespress.com:443/x", ["hespress.com"], True),
+        ("http://hespress.com:443/x", ["hespress.com"], False),
         ("http://localhost/a", ["localhost:80"], True),
         ("not a url", ["example.com"], False),
     ],

@@ -24,8 +24,9 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crawler.config.checks import (
@@ -39,6 +40,9 @@ from crawler.config.checks import (
 )
 from crawler.config.schedule import Schedule, format_duration, parse_interval
 from crawler.config.topics import TOPICS_FILE, TermOptions, Topic, parse_topics
+
+if TYPE_CHECKING:
+    from tldextract import TLDExtract
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +169,9 @@ def _unknown_name_message(kind: str, key: str, known: Sequence[str], file: Path)
 # --------------------------------------------------------------------------- helpers
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def _split_domain(domain: str) -> tuple[str, int | None]:
     host, sep, port = domain.rpartition(":")
     if sep and port.isdigit():
@@ -176,25 +183,43 @@ def url_in_domains(url: str, domains: Sequence[str]) -> bool:
     """Is ``url``'s host covered by ``domains``?
 
     A plain domain matches itself and any subdomain ("hespress.com" covers
-    "fr.hespress.com"); an entry with a port ("127.0.0.1:8081") must match host and port exactly.
+    "fr.hespress.com") on the default port of the scheme only (80 for http, 443 for https); an
+    entry with a port ("127.0.0.1:8081") must match host and port exactly.
     """
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").rstrip(".")
-        port = parts.port
+        default = _DEFAULT_PORTS.get(parts.scheme.lower())
+        port = parts.port if parts.port is not None else default
     except ValueError:
         return False
-    if not host:
+    if not host or port is None:
         return False
     for domain in domains:
         d_host, d_port = _split_domain(domain.lower())
         if d_port is not None:
-            effective = port if port is not None else {"http": 80, "https": 443}.get(parts.scheme)
-            if host == d_host and effective == d_port:
+            if host == d_host and port == d_port:
                 return True
-        elif host == d_host or host.endswith("." + d_host):
+        elif port == default and (host == d_host or host.endswith("." + d_host)):
             return True
     return False
+
+
+@cache
+def _suffixes() -> TLDExtract:
+    # The snapshot bundled with tldextract, never the network; ICANN suffixes only, so a
+    # source may still be written as a host under a private suffix such as "github.io".
+    # Imported here: only loading a configuration needs it, not every command's start.
+    from tldextract import TLDExtract
+
+    return TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def is_public_suffix(host: str) -> bool:
+    """Is *host* itself a public suffix ("com", "co.uk", "ma"), so that as a domain it would
+    admit every site registered under it?"""
+    parts = _suffixes()(host)
+    return bool(parts.suffix) and not parts.domain and not parts.subdomain
 
 
 # --------------------------------------------------------------------------- sources
@@ -301,6 +326,13 @@ class _SourceChecker:
             if port is not None and not 0 < port < 65536:
                 raise self.err(
                     f"domains[{i}]", raw, "port out of range", "use a port between 1 and 65535"
+                )
+            if is_public_suffix(host):
+                raise self.err(
+                    f"domains[{i}]",
+                    raw,
+                    "a public suffix, which would admit every site registered under it",
+                    "write the site's own domain, e.g. 'hespress.com' rather than 'com'",
                 )
             out.append(domain)
         return tuple(out)

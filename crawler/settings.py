@@ -37,6 +37,7 @@ MARSAD_RETRY_BACKOFF_MAX = 60.0
 # Bounded work per source and run; each cut is counted (errors/<name>) and named in a warning.
 MARSAD_SITEMAP_MAX_DEPTH = 5  # sitemap index levels below an entry sitemap (sitemap_limit)
 MARSAD_SITEMAP_MAX_COUNT = 500  # sitemaps read per source, entry sitemaps included
+MARSAD_MAX_PAGES_PER_SOURCE = 5000  # article pages fetched per source (budget_cut)
 
 DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # duplicates and rejections are normal; they are counted
 LOG_LEVEL = "INFO"
@@ -46,6 +47,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.crawl.middlewares.RobotsTxtMiddleware": 100,
     "crawler.crawl.middlewares.SourceScopeMiddleware": 50,
     "crawler.crawl.middlewares.SkipKnownArticlesMiddleware": 60,
+    "crawler.crawl.middlewares.PageBudgetMiddleware": 110,  # after the robots.txt check
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.crawl.middlewares.BackoffRetryMiddleware": 550,
 }

@@ -25,7 +25,7 @@ from crawler.crawl.discovery import (
     parse_feed,
     parse_sitemap,
 )
-from crawler.crawl.failures import classify, exc_info, record_failure
+from crawler.crawl.failures import classify, exc_info, record_failure, record_limit
 from crawler.crawl.items import FetchedPage
 from crawler.crawl.middlewares import ARTICLE_META, DOMAINS_META, HINTS_META, SOURCE_META
 from crawler.crawl.report import count
@@ -68,7 +68,6 @@ class NewsSpider(scrapy.Spider):
             for key, source in self.sources.items()
         }
         self._queued_articles: set[str] = set()
-        self._limits_named: set[tuple[str, str]] = set()  # (source, counter) already warned of
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -178,19 +177,8 @@ class NewsSpider(scrapy.Spider):
     def _sitemap_admitted(self, source: Source, url: str, depth: int) -> bool:
         why = self._sitemap_limits.admit(source.key, depth)
         if why is not None:
-            self._limit_hit(source.key, "sitemap_limit", url, why)
+            record_limit(self.crawler.stats, source.key, "sitemap_limit", url, why)
         return why is None
-
-    def _limit_hit(self, source: str, counter: str, url: str, why: str) -> None:
-        """Count a cut in ``errors/<counter>``; the first one of each source is a warning."""
-        count(self.crawler.stats, source, f"errors/{counter}")
-        if (source, counter) in self._limits_named:
-            return
-        self._limits_named.add((source, counter))
-        logger.warning(
-            "%s: limit reached (%s): not following %s; further cuts are counted in errors/%s",
-            source, why, url, counter,
-        )  # fmt: skip
 
     def parse_section(self, response: Response) -> Iterator[scrapy.Request]:
         source = self._source(response)

@@ -172,3 +172,32 @@ def test_limit_defaults_never_cut_a_normal_crawl(name: str) -> None:
     from crawler import settings
 
     assert getattr(settings, name) >= {"MARSAD_SITEMAP_MAX_DEPTH": 5}.get(name, 500)
+
+
+# --------------------------------------------------------------------------- page budget
+
+
+def many_links(path: str, base: str) -> Reply:
+    """/une links to 30 article pages; each article is a short page."""
+    if path == "/une":
+        links = "".join(f'<a href="/a/{n}.html">article {n}</a> ' for n in range(30))
+        return Reply(body=f"<html><body>{links}</body></html>".encode())
+    return Reply(body=b"<html><body><p>Court.</p></body></html>")
+
+
+def test_the_page_budget_cuts_article_requests_of_a_source(tmp_path: Path) -> None:
+    with serve(many_links) as site:
+        code, summary, stderr = crawl(
+            tmp_path, source_toml(site, sections="/une"), "-s", "MARSAD_MAX_PAGES_PER_SOURCE=5"
+        )
+    assert code == 0, stderr
+    assert len(site.paths("/a/")) == 5
+    assert summary["errors"] == {"budget_cut": 25}
+    (warning,) = warnings_naming(stderr, "budget_cut")
+    assert "MARSAD_MAX_PAGES_PER_SOURCE=5" in warning
+
+
+def test_the_default_page_budget_is_generous() -> None:
+    from crawler import settings
+
+    assert settings.MARSAD_MAX_PAGES_PER_SOURCE >= 5000

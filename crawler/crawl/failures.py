@@ -7,6 +7,7 @@ so an unreachable site costs one warning line per reason, not a screen of traceb
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,6 +33,8 @@ from crawler.crawl.report import PREFIX, count
 
 if TYPE_CHECKING:
     from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
 
 ROBOTS = "robots_"  # prefix of the reasons a robots.txt could not be read
 _FIRST = "first_failure"  # marsad/<source>/first_failure/<reason> = the first URL
@@ -82,6 +85,19 @@ def record_failure(stats: StatsStore | None, source: str, reason: str, url: str)
     first = f"{PREFIX}/{source}/{_FIRST}/{reason}"
     if stats.get_value(first) is None:
         stats.set_value(first, url)
+
+
+def record_limit(stats: StatsStore | None, source: str, counter: str, url: str, why: str) -> None:
+    """Count one request of *source* cut by a limit (``errors/<counter>``); the first cut of
+    each source and counter is a warning naming the limit, the others are only counted."""
+    if stats is None:
+        return
+    count(stats, source, f"errors/{counter}")
+    if stats.get_value(f"{PREFIX}/{source}/errors/{counter}") == 1:
+        logger.warning(
+            "%s: limit reached (%s): not following %s; further cuts are counted in errors/%s",
+            source, why, url, counter,
+        )  # fmt: skip
 
 
 def failure_lines(stats: Mapping[str, Any]) -> list[str]:

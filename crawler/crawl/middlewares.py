@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from twisted.internet.defer import Deferred
 
 from crawler import db
 from crawler.config import url_in_domains
-from crawler.crawl.failures import ROBOTS, classify, record_failure
+from crawler.crawl.failures import ROBOTS, classify, record_failure, record_limit
 from crawler.crawl.report import count
 from crawler.text.normalize import url_key
 
@@ -109,6 +110,38 @@ def _changed_since(hints: PageHints | None, fetched_at: datetime) -> bool:
         if fetched_at < when <= now:
             return True
     return False
+
+
+class OverBudget(IgnoreRequest):
+    """An article request beyond its source's page budget for this run."""
+
+
+class PageBudgetMiddleware:
+    """At most MARSAD_MAX_PAGES_PER_SOURCE article pages go to the network per source and run;
+    further article requests are dropped and counted (``errors/budget_cut``). It runs after
+    the scope, known-article and robots.txt checks, so skipped pages do not spend the budget,
+    and retries and redirects of a page already counted are not counted again."""
+
+    def __init__(self, crawler: Crawler, budget: int):
+        self.crawler = crawler
+        self.budget = budget
+        self.spent: Counter[str] = Counter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PageBudgetMiddleware:
+        return cls(crawler, crawler.settings.getint("MARSAD_MAX_PAGES_PER_SOURCE"))
+
+    def process_request(self, request: Request) -> None:
+        meta = request.meta
+        if not meta.get(ARTICLE_META) or "retry_times" in meta or "redirect_times" in meta:
+            return
+        source = meta.get(SOURCE_META, "?")
+        if self.spent[source] < self.budget:
+            self.spent[source] += 1
+            return
+        why = f"{self.budget} article pages, MARSAD_MAX_PAGES_PER_SOURCE={self.budget}"
+        record_limit(self.crawler.stats, source, "budget_cut", request.url, why)
+        raise OverBudget(f"{source}'s page budget is spent")
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

@@ -17,7 +17,13 @@ from crawler import db
 from crawler.cli import cli
 from crawler.db import Article, ArticleRaw, ArticleTopic, Story
 from crawler.search import Filters, search
-from crawler.search.query import QuerySyntaxError, parse_query
+from crawler.search.query import (
+    MAX_DEPTH,
+    MAX_QUERY_CHARS,
+    MAX_WORD_BYTES,
+    QuerySyntaxError,
+    parse_query,
+)
 from crawler.text.normalize import normalize_text
 from crawler.timespec import parse_since as parse_when
 
@@ -511,3 +517,56 @@ def test_marked_match_selects_exactly_what_the_plain_tsquery_selects(postgres_se
         assert not empty, empty  # every query finds something in this vocabulary
         conn.execute(text('DROP SCHEMA "search_marked" CASCADE'))
     engine.dispose()
+
+
+LONG_AR = "ب" * (MAX_WORD_BYTES // 2)  # the longest Arabic word: 2 bytes a letter
+LONG_CYRILLIC = "ж" * (MAX_WORD_BYTES // 2)  # 2 bytes a letter, not Arabic
+LONG_LATIN = "x" * (MAX_QUERY_CHARS - 20)  # under the byte limit: the query length decides
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "position"),
+    [
+        ("(" * 500 + "a" + ")" * 500, "nested too deep", MAX_DEPTH),
+        ("a " + "(" * (MAX_DEPTH + 1) + "b" + ")" * (MAX_DEPTH + 1), "nested too deep", 2 + MAX_DEPTH),
+        ("a " + "NOT " * 100 + "b", "nested too deep", 2 + 4 * MAX_DEPTH),
+        ("a " + "-" * 500 + "b", "nested too deep", 2 + MAX_DEPTH),
+        ("crise " + LONG_AR + "ب", "word too long", 6),
+        ("crise " + LONG_CYRILLIC + "ж*", "word too long", 6),
+        ('crise "وزير ' + "ا" * (MAX_WORD_BYTES // 2 + 1) + '"', "word too long", 6),
+        ("x" * 3000, "query too long", MAX_QUERY_CHARS),
+        ("a " * 65, "too many words", 128),
+    ],
+)  # fmt: skip
+def test_oversized_queries_are_syntax_errors_on_both_backends(
+    corpus: tuple[Engine, dict[str, int]],
+    query: str,
+    message: str,
+    position: int,
+) -> None:
+    engine, _ = corpus
+    for attempt in (lambda: parse_query(query), lambda: found(engine, query)):
+        with pytest.raises(QuerySyntaxError) as info:
+            attempt()
+        assert message in str(info.value)
+        assert info.value.position == position
+        assert len(info.value.pretty()) < 300  # a window of the query, never all of it
+
+
+def test_queries_at_the_limits_run_on_both_backends(corpus) -> None:  # type: ignore[no-untyped-def]
+    engine, ids = corpus
+    deep = "(" * MAX_DEPTH + "crise" + ")" * MAX_DEPTH
+    assert found(engine, deep) == {ids["fr_army"], ids["fr_vote"]}
+    for query in (
+        f"crise OR {LONG_AR}",
+        f"crise OR {LONG_AR}*",
+        f"crise OR ال{LONG_AR[2:]}",
+        f'crise OR "{LONG_AR[:500]} {LONG_AR[:400]}"',
+        f'crise OR "و{LONG_AR[:300]} {LONG_AR[:300]} {LONG_AR[:300]}"*',
+        f"crise OR {LONG_CYRILLIC}",
+        f"crise OR {LONG_LATIN}",
+        f"crise OR {LONG_LATIN}*",
+        # the largest expansion: as many Arabic words (each one 72 prefixes) as fit
+        " OR ".join(["crise"] + [f"ب{i:02d}" + "ت" * 26 for i in range(63)])[:MAX_QUERY_CHARS],
+    ):
+        assert found(engine, query) >= {ids["fr_army"], ids["fr_vote"]}, query[:80]

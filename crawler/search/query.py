@@ -73,6 +73,13 @@ MIN_STEM = 3  # an Arabic stem shorter than this is matched exactly (no clitic e
 assert MIN_STEM >= MIN_STRIPPED  # the index strips clitics off words of MIN_STRIPPED+ letters
 MIN_PREFIX = 2  # letters before an explicit `*`
 MAX_TERMS = 64  # words and phrases in one query
+MAX_DEPTH = 32  # nested parentheses and NOT/- (the parser and compilers recurse)
+MAX_QUERY_CHARS = 2000  # keeps the expanded tsquery far below PostgreSQL's 1 MB
+#: UTF-8 bytes of one normalised word (1,000 Arabic letters): behind the longest clitic
+#: (8 bytes) and a mark (~) it stays under PostgreSQL's lexeme limit of 2047 bytes; pairs of
+#: long words are not lexemes (BIGRAM_MAX).
+MAX_WORD_BYTES = 2000
+assert MAX_WORD_BYTES + max(len(p.encode()) for p in AR_PREFIXES) + len(STRIPPED_MARK) <= 2047
 
 # Letters and digits: the same runs the FTS5 unicode61 tokenizer and the PostgreSQL index
 # function keep as words (everything else separates words).
@@ -81,6 +88,7 @@ _ARTICLE = "ال"
 _PHRASE_PREFIXES = tuple(sorted(p for p in AR_PREFIXES if "ال" not in p and p != "لل"))
 _ARTICLE_PREFIXES = tuple(sorted(p for p in AR_PREFIXES if "ال" in p or p == "لل"))
 _WORD_PREFIXES = ("", *sorted(AR_PREFIXES))
+PRETTY_CONTEXT = 40  # characters of the query shown on each side of an error
 
 
 class QuerySyntaxError(ValueError):
@@ -93,8 +101,13 @@ class QuerySyntaxError(ValueError):
         super().__init__(f"{message} (at character {position + 1})")
 
     def pretty(self) -> str:
-        """The message with the query and a caret under the problem."""
-        return f"{self}\n  {self.query}\n  {' ' * self.position}^"
+        """The message with the query (around the problem, if long) and a caret under it."""
+        start = max(0, self.position - PRETTY_CONTEXT)
+        shown = self.query[start : self.position + PRETTY_CONTEXT]
+        before = "…" if start else ""
+        after = "…" if self.position + PRETTY_CONTEXT < len(self.query) else ""
+        caret = " " * (len(before) + self.position - start)
+        return f"{self}\n  {before}{shown}{after}\n  {caret}^"
 
 
 # --------------------------------------------------------------------------- AST
@@ -192,10 +205,21 @@ class _Parser:
     unary := (NOT | -) unary | primary; primary := ( or ) | PHRASE | WORD."""
 
     def __init__(self, query: str) -> None:
+        if len(query) > MAX_QUERY_CHARS:
+            raise QuerySyntaxError(
+                f"query too long: at most {MAX_QUERY_CHARS} characters", MAX_QUERY_CHARS, query
+            )
         self.query = query
         self.tokens = _lex(query)
         self.i = 0
         self.terms = 0
+        self.depth = 0
+
+    def nested(self, tok: _Tok) -> None:
+        """Enter one more level of parentheses or NOT under *tok*."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"nested too deep: at most {MAX_DEPTH} levels of ( and NOT", tok)
 
     def peek(self) -> _Tok:
         return self.tokens[self.i]
@@ -241,7 +265,10 @@ class _Parser:
         tok = self.peek()
         if tok.kind in ("NOT", "-"):
             self.take()
-            return Not(self.unary(), tok.position)
+            self.nested(tok)
+            node = Not(self.unary(), tok.position)
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:
@@ -249,7 +276,9 @@ class _Parser:
         if tok.kind == "(":
             if self.peek().kind == ")":
                 raise self.error('empty parentheses: expected a word or a "phrase"', self.peek())
+            self.nested(tok)
             node = self.or_expr()
+            self.depth -= 1
             close = self.peek()
             if close.kind != ")":
                 raise self.error(
@@ -265,6 +294,12 @@ class _Parser:
             if not tokens:
                 what = "phrase" if tok.kind == "PHRASE" else "word"
                 raise self.error(f"nothing searchable in the {what} {tok.text!r}", tok)
+            if any(len(t.encode()) > MAX_WORD_BYTES for t in tokens):
+                raise self.error(
+                    f"word too long: at most {MAX_WORD_BYTES} bytes (about "
+                    f"{MAX_WORD_BYTES // 2} Arabic or {MAX_WORD_BYTES} Latin letters)",
+                    tok,
+                )
             if tok.prefix and len(tokens[-1]) < MIN_PREFIX:
                 raise self.error(
                     f"prefix {tokens[-1]!r}* is too short: give at least {MIN_PREFIX} letters",

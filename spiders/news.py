@@ -186,7 +186,7 @@ class NewsSpider(scrapy.Spider):
             self._entry_failed(source.key, response.meta, "not_html")
             return
         self._entry_ok(response)
-        allow, deny, follow = self._patterns[source.key]
+        _, deny, follow = self._patterns[source.key]
         depth = response.meta.get(DEPTH_META, 1)
         extractor = LinkExtractor(deny=[p.pattern for p in deny], unique=True)
         for found in extractor.extract_links(response):
@@ -202,13 +202,17 @@ class NewsSpider(scrapy.Spider):
                         errback=self.on_error,
                         meta=self._meta(source, **{DEPTH_META: depth + 1}),
                     )
-            elif not allow or any(p.search(url) for p in allow):
+            else:
                 yield from self._article(source, Link(url), PageHints(source_lang=source.lang))
 
     def _article(self, source: Source, link: Link, hints: PageHints) -> Iterator[scrapy.Request]:
         url = link.url
-        if any(p.search(url) for p in self._patterns[source.key][1]):
+        allow, deny, _ = self._patterns[source.key]
+        if any(p.search(url) for p in deny):
             count(self.crawler.stats, source.key, "denied")
+            return
+        if allow and not any(p.search(url) for p in allow):  # feed, sitemap and section alike
+            count(self.crawler.stats, source.key, "pattern_skipped")
             return
         key = url_key(url)
         if key in self._queued_articles:

@@ -1,5 +1,5 @@
-"""A source's scope: a domain without a port means the default ports only, and a public
-suffix is not a domain."""
+"""A source's scope: a domain without a port means the default ports only, a public suffix is
+not a domain, and feed and sitemap links are articles only when they match article_patterns."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from scrapy import Request
+from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.config import ConfigError, load_config, url_in_domains
+from crawler.config import ConfigError, load_config, parse_sources, url_in_domains
 from crawler.crawl.middlewares import DOMAINS_META, SOURCE_META, OutOfScope, SourceScopeMiddleware
+from spiders.news import NewsSpider
 
 
 @pytest.mark.parametrize(
@@ -74,3 +76,64 @@ def test_registrable_domains_are_accepted(tmp_path: Path, domain: str) -> None:
     (tmp_path / "topics.toml").write_text("", encoding="utf-8")
     (source,) = load_config(tmp_path).sources
     assert source.domains == (domain,)
+
+
+# --------------------------------------------------------------------------- article_patterns
+
+PATTERNED = {
+    "name": "Atlas",
+    "lang": "ar",
+    "domains": ["atlas.example"],
+    "feeds": ["https://atlas.example/feed"],
+    "sitemaps": ["https://atlas.example/sitemap.xml"],
+    "article_patterns": [r"/\d{4}/\d{2}/[^/]+\.html$"],
+    "deny_patterns": [r"/tag/"],
+}
+FEED = b"""<rss version="2.0"><channel>
+  <item><link>https://atlas.example/2024/05/a.html</link></item>
+  <item><link>https://atlas.example/about-us</link></item>
+  <item><link>https://atlas.example/live/elections</link></item>
+  <item><link>https://atlas.example/tag/maroc</link></item>
+</channel></rss>"""
+SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <url><loc>https://atlas.example/2024/05/b.html</loc></url>
+  <url><loc>https://atlas.example/contact</loc></url>
+</urlset>"""
+
+
+def spider_for(table: dict[str, object]) -> NewsSpider:
+    spider = NewsSpider(sources=parse_sources({"sources": {"atlas": table}}))
+    spider.crawler = get_crawler(NewsSpider)
+    spider.crawler.stats.open_spider()
+    return spider
+
+
+def fetched(url: str, body: bytes) -> TextResponse:
+    meta = {SOURCE_META: "atlas", DOMAINS_META: ("atlas.example",), "marsad_entry": "x"}
+    return TextResponse(url=url, body=body, encoding="utf-8", request=Request(url, meta=meta))
+
+
+def stat(spider: NewsSpider, name: str) -> int:
+    return int(spider.crawler.stats.get_value(f"marsad/atlas/{name}", 0))
+
+
+def test_feed_and_sitemap_links_must_match_article_patterns() -> None:
+    spider = spider_for(PATTERNED)
+    feed = [r.url for r in spider.parse_feed(fetched("https://atlas.example/feed", FEED))]
+    sitemap = spider.parse_sitemap(fetched("https://atlas.example/sitemap.xml", SITEMAP))
+    assert feed == ["https://atlas.example/2024/05/a.html"]
+    assert [r.url for r in sitemap] == ["https://atlas.example/2024/05/b.html"]
+    assert stat(spider, "pattern_skipped") == 3  # about-us, live/elections, contact
+    assert stat(spider, "denied") == 1
+
+
+def test_without_article_patterns_every_link_is_kept() -> None:
+    spider = spider_for({k: v for k, v in PATTERNED.items() if k != "article_patterns"})
+    feed = [r.url for r in spider.parse_feed(fetched("https://atlas.example/feed", FEED))]
+    assert feed == [
+        "https://atlas.example/2024/05/a.html",
+        "https://atlas.example/about-us",
+        "https://atlas.example/live/elections",
+    ]
+    assert stat(spider, "pattern_skipped") == 0

@@ -50,6 +50,13 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.crawl.middlewares.PageBudgetMiddleware": 110,  # after the robots.txt check
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.crawl.middlewares.BackoffRetryMiddleware": 550,
+    # Scrapy's own, with the responses they drop named (and so counted) by crawler/crawl/failures.py
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.crawl.middlewares.MetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.crawl.middlewares.DecompressionMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.crawl.middlewares.RedirectMiddleware": 600,
 }
 
 ITEM_PIPELINES = {
@@ -76,3 +83,4 @@ MARSAD_PROGRESS = False
 # Story clusters (crawler/stories/): copies of one article are grouped into one story.
 MARSAD_STORY_THRESHOLD = 0.3  # LSH similarity threshold; changing it starts a new band index
 MARSAD_STORY_WINDOW_DAYS = 14.0  # a copy joins a story whose band keys are younger than this
+MARSAD_STORAGE_RETRY_WINDOW = 60.0  # seconds a database outage is retried before the crawl stops

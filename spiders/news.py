@@ -25,7 +25,13 @@ from crawler.crawl.discovery import (
     parse_feed,
     parse_sitemap,
 )
-from crawler.crawl.failures import classify, exc_info, record_failure, record_limit
+from crawler.crawl.failures import (
+    DroppedResponse,
+    classify,
+    exc_info,
+    record_failure,
+    record_limit,
+)
 from crawler.crawl.items import FetchedPage
 from crawler.crawl.middlewares import ARTICLE_META, DOMAINS_META, HINTS_META, SOURCE_META
 from crawler.crawl.report import count
@@ -243,7 +249,8 @@ class NewsSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]  # Scrapy adds it for errbacks
         source = request.meta.get(SOURCE_META, "?")
-        if isinstance(failure.value, IgnoreRequest) and not isinstance(failure.value, HttpError):
+        skipped = isinstance(failure.value, IgnoreRequest)
+        if skipped and not isinstance(failure.value, HttpError | DroppedResponse):
             if "robots.txt" in str(failure.value):
                 count(self.crawler.stats, source, "robots_blocked")
             return  # our own skips (offsite, already stored) are counted where they happen

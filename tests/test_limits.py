@@ -4,6 +4,7 @@ crawl, is counted in the source's error counters and is named once in a warning.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -201,3 +202,53 @@ def test_the_default_page_budget_is_generous() -> None:
     from crawler import settings
 
     assert settings.MARSAD_MAX_PAGES_PER_SOURCE >= 5000
+
+
+# --------------------------------------------------------------------------- bombs and loops
+
+BOMB = gzip.compress(b"\0" * (20 * 1024 * 1024))  # ~20 KB on the wire, 20 MB unpacked
+
+
+def hostile(path: str, base: str) -> Reply:
+    """/une links to a gzip bomb, an oversized page, a two-page redirect loop and an endless
+    chain of redirects to new URLs."""
+    if path == "/une":
+        links = ["/bomb.html", "/huge.html", "/loop-a", "/chain/0"]
+        body = "".join(f'<a href="{link}">{link}</a> ' for link in links)
+        return Reply(body=f"<html><body>{body}</body></html>".encode())
+    if path == "/bomb.html":
+        return Reply(body=BOMB, headers={"Content-Encoding": "gzip"})
+    if path == "/huge.html":
+        return Reply(body=b"<html><body>" + b"x" * (2 * 1024 * 1024) + b"</body></html>")
+    if path in ("/loop-a", "/loop-b"):
+        return Reply(302, headers={"Location": "/loop-b" if path == "/loop-a" else "/loop-a"})
+    if path.startswith("/chain/"):
+        return Reply(302, headers={"Location": f"/chain/{int(path[7:]) + 1}"})
+    return Reply(404)
+
+
+def test_gzip_bombs_big_pages_and_redirect_loops_are_counted(tmp_path: Path) -> None:
+    with serve(hostile) as site:
+        code, summary, stderr = crawl(
+            tmp_path, source_toml(site, sections="/une"), "-s", "DOWNLOAD_MAXSIZE=1000000"
+        )
+    assert code == 0, stderr
+    assert summary["errors"] == {"gzip_bomb": 1, "too_large": 1, "redirect_loop": 2}
+    for reason, first in [
+        ("gzip_bomb", "/bomb.html"),
+        ("too_large", "/huge.html"),
+        ("redirect_loop", ""),
+    ]:
+        assert f"failed: {reason} (first: {site.base}{first}" in stderr, stderr
+    assert len(site.paths("/chain/")) == 6  # the request and REDIRECT_MAX_TIMES (5) redirects
+
+
+def test_dropped_responses_are_classified_by_their_reason() -> None:
+    from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+
+    from crawler.crawl.failures import GzipBomb, RedirectLoop, classify
+
+    assert classify(GzipBomb("x")) == "gzip_bomb"
+    assert classify(RedirectLoop("x")) == "redirect_loop"
+    assert classify(DownloadCancelledError("x")) == "too_large"
+    assert isinstance(GzipBomb("x"), IgnoreRequest)  # Scrapy still drops it quietly

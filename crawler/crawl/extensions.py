@@ -11,7 +11,7 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 from crawler.crawl.drops import DuplicateArticle, RejectedPage
-from crawler.crawl.failures import failure_lines
+from crawler.crawl.failures import RedirectLoop, failure_lines, record_failure
 from crawler.crawl.middlewares import SOURCE_META
 from crawler.crawl.report import count, summarize
 
@@ -39,6 +39,7 @@ class CrawlCounters:
     def from_crawler(cls, crawler: Crawler) -> CrawlCounters:
         ext = cls(crawler)
         crawler.signals.connect(ext.response_received, signal=signals.response_received)
+        crawler.signals.connect(ext.request_dropped, signal=signals.request_dropped)
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(ext.item_error, signal=signals.item_error)
@@ -50,6 +51,13 @@ class CrawlCounters:
         source = request.meta.get(SOURCE_META)
         if source:
             count(self.stats, source, "pages_fetched")
+
+    def request_dropped(self, request: Request) -> None:
+        """A redirect back to a URL of its own chain is dropped by Scrapy's duplicate filter
+        (not by REDIRECT_MAX_TIMES, which only stops chains of new URLs): a redirect loop."""
+        source = request.meta.get(SOURCE_META)
+        if source and request.url in request.meta.get("redirect_urls", ()):
+            record_failure(self.stats, source, RedirectLoop.reason, request.url)
 
     def item_scraped(self, item: Any) -> None:
         count(self.stats, _item_source(item), "articles_stored")

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from scrapy.exceptions import (
     CannotResolveHostError,
+    DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadFailedError,
     DownloadTimeoutError,
+    IgnoreRequest,
     ResponseDataLossError,
 )
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -46,10 +48,33 @@ class StatsStore(Protocol):
     def set_value(self, key: str, value: Any) -> None: ...
 
 
+class DroppedResponse(IgnoreRequest):
+    """A response Scrapy drops (an IgnoreRequest) that is still a failure of the source, so it
+    is counted under *reason*, unlike our own skips (offsite, already stored)."""
+
+    reason = "dropped"
+
+
+class GzipBomb(DroppedResponse):
+    """A compressed response larger than DOWNLOAD_MAXSIZE once decompressed."""
+
+    reason = "gzip_bomb"
+
+
+class RedirectLoop(DroppedResponse):
+    """More than REDIRECT_MAX_TIMES redirects, or a redirect back to a URL of its own chain."""
+
+    reason = "redirect_loop"
+
+
 def classify(exc: BaseException | None) -> str:
     """A short, stable name for why a request failed (used as a counter name)."""
+    if isinstance(exc, DroppedResponse):
+        return exc.reason
     if isinstance(exc, HttpError):
         return f"http_{exc.response.status}"
+    if isinstance(exc, DownloadCancelledError):  # how Scrapy stops a body over DOWNLOAD_MAXSIZE
+        return "too_large"
     if isinstance(exc, TimeoutError | TCPTimedOutError | DownloadTimeoutError):
         return "timeout"
     if isinstance(exc, DNSLookupError | CannotResolveHostError):

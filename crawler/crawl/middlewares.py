@@ -1,5 +1,6 @@
-"""Downloader middlewares: keep sources in their domains, skip stored articles, back off, and
-count robots.txt files that cannot be read."""
+"""Downloader middlewares: keep sources in their domains, skip stored articles, keep to each
+source's page budget, back off, count robots.txt files that cannot be read, and name the
+responses Scrapy drops for their size or their redirects (so they are counted as failures)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware as ScrapyMetaRefresh
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware as ScrapyRedirect
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxt
 from scrapy.exceptions import IgnoreRequest, NotConfigured
@@ -19,12 +23,22 @@ from twisted.internet.defer import Deferred
 
 from crawler import db
 from crawler.config import url_in_domains
-from crawler.crawl.failures import ROBOTS, classify, record_failure, record_limit
+from crawler.crawl.failures import (
+    ROBOTS,
+    DroppedResponse,
+    GzipBomb,
+    RedirectLoop,
+    classify,
+    record_failure,
+    record_limit,
+)
 from crawler.crawl.report import count
 from crawler.text.normalize import url_key
 
 if TYPE_CHECKING:
+    from scrapy import Spider
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
     from scrapy.robotstxt import RobotParser
     from scrapy.settings import BaseSettings
     from sqlalchemy.engine import Engine
@@ -165,6 +179,42 @@ class BackoffRetryMiddleware(RetryMiddleware):
             await asyncio.sleep(delay)
 
 
+class DecompressionMiddleware(HttpCompressionMiddleware):
+    """Scrapy's decompression; a body over DOWNLOAD_MAXSIZE once decompressed is a GzipBomb."""
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as exc:  # the only one it raises: the size limit
+            raise GzipBomb(str(exc)) from exc
+
+
+class RedirectMiddleware(ScrapyRedirect):
+    """Scrapy's redirects; a chain longer than REDIRECT_MAX_TIMES is a RedirectLoop."""
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as exc:  # the only one it raises: too many redirects
+            raise RedirectLoop(f"{exc}: {request.url}") from exc
+
+
+class MetaRefreshMiddleware(ScrapyMetaRefresh):
+    """Scrapy's meta refresh redirects; too many of them is a RedirectLoop."""
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as exc:  # the only one it raises: too many redirects
+            raise RedirectLoop(f"{exc}: {request.url}") from exc
+
+
 # A robots.txt answered with one of these means "there is none": everything is allowed.
 ROBOTS_ABSENT = frozenset({404, 410})
 
@@ -193,7 +243,7 @@ class RobotsTxtMiddleware(ScrapyRobotsTxt):
                 self._failed(source, f"http_{response.status}", robots_url, None)
             await self._parse_robots(response, netloc, request)
         except Exception as exc:  # as Scrapy does: a robots.txt that cannot be read allows all
-            if not isinstance(exc, IgnoreRequest):
+            if not isinstance(exc, IgnoreRequest) or isinstance(exc, DroppedResponse):
                 self._failed(source, classify(exc), robots_url, exc)
             self._robots_error(exc, netloc)
         self._stats.inc_value("robotstxt/request_count")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -17,7 +16,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler import settings as defaults
-from crawler.config import Source, load_config, url_in_domains
+from crawler.config import Source, compile_pattern, load_config, url_in_domains
 from crawler.crawl.discovery import (
     DiscoveryError,
     Link,
@@ -67,9 +66,9 @@ class NewsSpider(scrapy.Spider):
         self.sources: dict[str, Source] = {source.key: source for source in sources}
         self._patterns = {
             key: (
-                [re.compile(p) for p in source.article_patterns],
-                [re.compile(p) for p in source.deny_patterns],
-                [re.compile(p) for p in source.follow_patterns],
+                [compile_pattern(p) for p in source.article_patterns],
+                [compile_pattern(p) for p in source.deny_patterns],
+                [compile_pattern(p) for p in source.follow_patterns],
             )
             for key, source in self.sources.items()
         }
@@ -194,9 +193,11 @@ class NewsSpider(scrapy.Spider):
         self._entry_ok(response)
         _, deny, follow = self._patterns[source.key]
         depth = response.meta.get(DEPTH_META, 1)
-        extractor = LinkExtractor(deny=[p.pattern for p in deny], unique=True)
+        extractor = LinkExtractor(unique=True)  # its deny= would match with Python's re
         for found in extractor.extract_links(response):
             url = found.url
+            if any(p.search(url) for p in deny):  # not counted, as LinkExtractor's deny
+                continue
             if not url_in_domains(url, source.domains):
                 count(self.crawler.stats, source.key, "offsite")
                 continue

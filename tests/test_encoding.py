@@ -180,3 +180,78 @@ def test_never_raises(body: bytes) -> None:
 )
 def test_normalize_charset(label: str | None, codec: str | None) -> None:
     assert normalize_charset(label) == codec
+
+
+MIXED_ARABIC = ARABIC + " " + SHORT_ARABIC + " ي ى ة"
+
+
+@pytest.mark.parametrize("text", [ARABIC, SHORT_ARABIC, MIXED_ARABIC])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/html; charset=windows-1256", "text/html; charset=cp1256", "text/html; charset=latin1"],
+)
+def test_header_says_windows_1256_over_iso_8859_6(content_type: str, text: str) -> None:
+    """The mislabel the other way round is caught by the same check (test_labelled_iso...)."""
+    decoded, codec = decode_html(page(text).encode("iso8859_6"), content_type)
+    assert codec == "iso8859-6"
+    assert text in decoded
+
+
+@pytest.mark.parametrize("text", [ARABIC, SHORT_ARABIC, MIXED_ARABIC])
+def test_meta_says_windows_1256_over_iso_8859_6(text: str) -> None:
+    decoded, codec = decode_html(page(text, META_1256).encode("iso8859_6"))
+    assert codec == "iso8859-6"
+    assert text in decoded
+
+
+def test_windows_1256_french_page_keeps_its_label() -> None:
+    """Only Arabic-looking bytes are re-read: cp1256 also holds French letters."""
+    decoded, codec = decode_html(page(FRENCH).encode("cp1256"), "text/html; charset=windows-1256")
+    assert codec == "cp1256"
+    assert FRENCH in decoded
+
+
+UTF16_LABELS = ["utf-16", "UTF-16", "utf-16le", "utf-16be", '"utf-16"']
+
+
+@pytest.mark.parametrize("label", UTF16_LABELS)
+@pytest.mark.parametrize(("codec", "bom"), [("utf-16-le", b""), ("utf-16-be", b""),
+                                            ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])  # fmt: skip
+@pytest.mark.parametrize("text", [ARABIC, SHORT_ARABIC, ARABIC + " " + FRENCH])
+def test_utf16_from_the_header_with_or_without_bom(
+    label: str, codec: str, bom: bytes, text: str
+) -> None:
+    body = bom + page(text).encode(codec)
+    decoded, chosen = decode_html(body, f"text/html; charset={label}")
+    assert chosen == codec  # whatever order the label names: the bytes decide
+    assert text in decoded
+    assert "\ufffd" not in decoded and "\ufeff" not in decoded
+
+
+def test_utf16_text_without_markup_and_an_odd_last_byte() -> None:
+    body = (SHORT_ARABIC + " 2026").encode("utf-16-le") + b"\x00"
+    decoded, codec = decode_html(body, "text/html; charset=utf-16")
+    assert codec == "utf-16-le"
+    assert SHORT_ARABIC + " 2026" in decoded
+
+
+@pytest.mark.parametrize(
+    ("body", "codec"),
+    [
+        (page(ARABIC).encode("utf-8"), "utf-8"),
+        (page(ARABIC).encode("cp1256"), "cp1256"),
+        (page(FRENCH).encode("cp1252"), "cp1252"),
+        (page("plain ASCII page").encode("ascii"), "utf-8"),
+    ],
+)
+def test_a_utf16_header_over_single_byte_pages_is_a_lie(body: bytes, codec: str) -> None:
+    decoded, chosen = decode_html(body, "text/html; charset=utf-16")
+    assert chosen == codec
+    assert "<html>" in decoded
+
+
+def test_utf16_in_meta_alone_stays_a_lie() -> None:
+    body = page(ARABIC, '<meta charset="utf-16">').encode("utf-8")
+    decoded, codec = decode_html(body)
+    assert codec == "utf-8"
+    assert ARABIC in decoded

@@ -1,5 +1,9 @@
 """Decode HTML bytes to text: forced > BOM > HTTP charset > <meta> charset > detection.
 
+A declared charset is checked against the bytes: UTF-8 that is not, windows-1256 and
+ISO-8859-6 mistaken for each other (or for Latin-1), UTF-16 in the HTTP header (honoured with
+or without a BOM when the bytes read as UTF-16; a <meta> saying UTF-16 is a lie, as in browsers).
+
 Pure functions, never raises. Built for the pages Marsad meets: UTF-8 (also when a page lies and
 declares something else), windows-1256 and ISO-8859-6 Arabic pages with or without a declared
 charset, and Latin-1/cp1252 French pages.
@@ -68,6 +72,8 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:()+-]+)""", re.I | re.S
 )
 _PRESCAN_BYTES = 8192
+_UTF16_MIN_PRINTABLE = 0.98  # share of printable characters in a page really in UTF-16
+_UTF16_MIN_ASCII = 0.1  # share of ASCII (markup, spaces, digits): not in a wrong reading
 
 # Arabic letters (hamza..yeh) and harakat
 _AR_ANY = re.compile(r"[\u0621-\u0652]")
@@ -101,11 +107,52 @@ def normalize_charset(label: str | bytes | None) -> str | None:
     return info.name
 
 
-def _from_content_type(content_type: str | None) -> str | None:
+def _content_type_label(content_type: str | None) -> bytes | None:
     if not content_type:
         return None
     m = _CHARSET_IN_CT.search(content_type.encode("latin-1", "ignore"))
-    return normalize_charset(m.group(1)) if m else None
+    return m.group(1) if m else None
+
+
+def _from_content_type(content_type: str | None) -> str | None:
+    return normalize_charset(_content_type_label(content_type))
+
+
+def _is_utf16_label(label: bytes | None) -> bool:
+    if not label:
+        return False
+    try:
+        return codecs.lookup(label.decode("ascii", "ignore").strip()).name.startswith("utf-16")
+    except (LookupError, ValueError):
+        return False
+
+
+def _utf16_from_header(body: bytes, content_type: str | None) -> str | None:
+    """The UTF-16 byte order of *body* when the HTTP header says UTF-16 (BOM or not) and the
+    bytes bear it out; None otherwise (the header is then ignored, as a <meta> saying UTF-16 is).
+
+    Bytes of an ASCII-compatible page read as UTF-16 give CJK-looking text with no ASCII in it,
+    and so do real UTF-16 bytes read in the wrong order: the order whose reading is printable
+    and has the most ASCII (markup, spaces, digits) wins, if that is a fair share of the text.
+    """
+    if not _is_utf16_label(_content_type_label(content_type)):
+        return None
+    sample = body[: min(len(body), 300_000) // 2 * 2]
+    best: tuple[float, str] | None = None
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = sample.decode(codec)
+        except UnicodeDecodeError:  # a lone surrogate: not this order
+            continue
+        if not text:
+            continue
+        printable = sum(1 for ch in text if ch.isprintable() or ch in "\t\n\r")
+        if printable < len(text) * _UTF16_MIN_PRINTABLE:
+            continue
+        ascii_share = sum(1 for ch in text if ch < "\x80") / len(text)
+        if ascii_share >= _UTF16_MIN_ASCII and (best is None or ascii_share > best[0]):
+            best = (ascii_share, codec)
+    return best[1] if best else None
 
 
 def _from_meta(body: bytes) -> str | None:
@@ -240,13 +287,12 @@ def _decode_declared(body: bytes, name: str) -> str | None:
         return name if name != "cp1252" else None
     except Exception:
         return None
-    if name == "cp1252":
-        # latin-1/ascii labels are often left over from templates on Arabic pages
+    if name in {"cp1252", "cp1256", "iso8859-6"}:
+        # latin-1/ascii labels are often left over from templates on Arabic pages, and the two
+        # Arabic tables are confused both ways (each reads the other's bytes without an error)
         high = sum(1 for b in body if b >= 0x80)
         if high and _looks_arabic(body, high):
             return _arabic_single_byte(body)
-    if name in {"cp1256", "iso8859-6"}:
-        return _arabic_single_byte(body) if name == "iso8859-6" else name
     return name
 
 
@@ -278,6 +324,9 @@ def _decode_html(
     if bom:
         name, skip = bom
         return body[skip:].decode(name, "replace"), name
+    utf16 = _utf16_from_header(body, content_type)
+    if utf16:
+        return body.decode(utf16, "replace"), utf16
     for declared in (_from_content_type(content_type), _from_meta(body)):
         if declared:
             chosen = _decode_declared(body, declared)

@@ -34,6 +34,7 @@ RETRY_TIMES = 2
 RETRY_GIVE_UP_LOG_LEVEL = "INFO"  # failures are counted and summarised per source
 MARSAD_RETRY_BACKOFF_BASE = 1.0
 MARSAD_RETRY_BACKOFF_MAX = 60.0
+MARSAD_RETRY_AFTER_MAX = 60.0  # the longest Retry-After (of a 429 or 503) waited for, seconds
 # Bounded work per source and run; each cut is counted (errors/<name>) and named in a warning.
 MARSAD_SITEMAP_MAX_DEPTH = 5  # sitemap index levels below an entry sitemap (sitemap_limit)
 MARSAD_SITEMAP_MAX_COUNT = 500  # sitemaps read per source, entry sitemaps included

@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections import Counter
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
@@ -158,23 +159,57 @@ class PageBudgetMiddleware:
         raise OverBudget(f"{source}'s page budget is spent")
 
 
+RETRY_DELAY_META = "marsad_retry_delay"  # seconds to wait before sending this retry
+RETRY_AFTER_STATUSES = frozenset({429, 503})  # the answers whose Retry-After we honour
+
+
+def retry_after(value: bytes | None, now: datetime) -> float | None:
+    """The wait a ``Retry-After`` header asks for, in seconds from *now* (delta-seconds or an
+    HTTP date; a date in the past is 0); None when absent or unreadable."""
+    text = (value or b"").decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
 class BackoffRetryMiddleware(RetryMiddleware):
-    """Scrapy's retries, each one delayed exponentially (base * 2**attempt, capped)."""
+    """Scrapy's retries (RETRY_TIMES, RETRY_HTTP_CODES), each one delayed exponentially
+    (base * 2**attempt, capped), or for as long as a 429 or 503 answer's Retry-After asks when
+    that is longer (capped by MARSAD_RETRY_AFTER_MAX). The wait is a non-blocking sleep before
+    the retry is sent, so the retry still happens, only later."""
 
     def __init__(self, settings: BaseSettings):
         super().__init__(settings)
         self.base = settings.getfloat("MARSAD_RETRY_BACKOFF_BASE")
         self.cap = settings.getfloat("MARSAD_RETRY_BACKOFF_MAX")
+        self.retry_after_cap = settings.getfloat("MARSAD_RETRY_AFTER_MAX")
 
     def _retry(self, request: Request, reason: str | Exception | type[Exception]) -> Request | None:
         retry = super()._retry(request, reason)
         if retry is not None:
             attempt = retry.meta.get("retry_times", 1)
-            retry.meta["marsad_retry_delay"] = min(self.cap, self.base * 2 ** (attempt - 1))
+            retry.meta[RETRY_DELAY_META] = min(self.cap, self.base * 2 ** (attempt - 1))
         return retry
 
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        result = super().process_response(request, response)
+        if isinstance(result, Request) and response.status in RETRY_AFTER_STATUSES:
+            asked = retry_after(response.headers.get(b"Retry-After"), datetime.now(UTC))
+            if asked is not None:
+                wait = min(self.retry_after_cap, asked)
+                result.meta[RETRY_DELAY_META] = max(result.meta.get(RETRY_DELAY_META, 0), wait)
+        return result
+
     async def process_request(self, request: Request) -> None:
-        delay = request.meta.pop("marsad_retry_delay", 0)
+        delay = request.meta.pop(RETRY_DELAY_META, 0)
         if delay:
             await asyncio.sleep(delay)
 

@@ -452,3 +452,42 @@ def test_smtp_login_uses_the_password_from_the_named_variable(
         engine.dispose()
     finally:
         controller.stop()
+
+
+class _LosesFirstAck(_Inbox):
+    """Takes the first message, then drops the connection before acknowledging it."""
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        reply = await super().handle_DATA(server, session, envelope)
+        if len(self.messages) == 1:
+            server.transport.close()
+        return reply
+
+
+def test_a_resend_after_a_lost_acknowledgement_keeps_its_message_id(
+    db_url: str, smtp: SmtpServer, config: Config
+) -> None:
+    smtp.stop()
+    smtp.inbox = _LosesFirstAck()
+    smtp.start()
+    engine = db.make_engine(db_url)
+    seed(engine)
+    alerts = alerts_for(smtp.port)
+    rule = alerts.rules[0]
+
+    lost = run_rule(engine, config, alerts, rule, now=NOW)
+    assert [o.status for o in lost.outcomes] == ["failed"]  # no acknowledgement: not sent
+    resent = run_rule(engine, config, alerts, rule, now=NOW + timedelta(minutes=5))
+    assert [(o.status, o.items) for o in resent.outcomes] == [("sent", 2)]
+    first, second = (msg for _, msg in smtp.inbox.messages)
+    assert first["Message-ID"] == second["Message-ID"]  # the receiver can drop the copy
+    assert first["Message-ID"].endswith("@example.org>")
+
+    # A new batch (new items) is a new message.
+    seed(engine, n0=100, fetched=NOW + timedelta(minutes=30))
+    later = run_rule(engine, config, alerts, rule, now=NOW + timedelta(hours=1))
+    assert [(o.status, o.items) for o in later.outcomes] == [("sent", 2)]
+    third = smtp.inbox.messages[2][1]
+    assert third["Message-ID"] not in (first["Message-ID"], None)
+    assert len({m["Message-ID"] for _, m in smtp.inbox.messages}) == 2
+    engine.dispose()

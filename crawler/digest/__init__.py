@@ -380,6 +380,12 @@ def _release_stale_claims(engine: Engine, rule: Rule, now: datetime) -> None:
         )
 
 
+def batch_key(rule: str, channel: str, article_ids: Iterable[int]) -> str:
+    """What one delivery sends: the same rule, channel and items name the same batch (a re-send
+    of it after a lost acknowledgement keeps its Message-ID)."""
+    return f"{rule}\n{channel}\n" + ",".join(map(str, sorted(article_ids)))
+
+
 def _run_channel(
     engine: Engine,
     config: Config,
@@ -431,7 +437,15 @@ def _run_channel(
         DigestDelivery.status == "claimed",
     )
     try:
-        outcome.detail = send(rendered, channel, alerts.smtp, name=rule.key, now=now, tz=rule.tz)
+        outcome.detail = send(
+            rendered,
+            channel,
+            alerts.smtp,
+            name=rule.key,
+            now=now,
+            tz=rule.tz,
+            batch=batch_key(rule.key, channel.name, story_of),
+        )
     except Exception as exc:  # any failure: release the claims, the items stay pending
         if not isinstance(exc, ChannelError):
             logger.exception("rule %s channel %s: unexpected error", rule.key, channel.name)

@@ -9,9 +9,11 @@ by ``url_env``) are read from the environment at send time and never logged.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import smtplib
+import socket
 import ssl
 import tempfile
 import warnings
@@ -50,14 +52,18 @@ def send(
     name: str,
     now: datetime,
     tz: tzinfo = UTC,
+    batch: str | None = None,
 ) -> str:
     """Deliver *rendered* through *channel*; returns a note for the record ("" when none).
 
     *name* (the rule's key, or "health") and *now* in *tz* fill a file channel's ``{rule}``,
-    ``{date}`` and ``{time}``. Raises :class:`ChannelError` when the channel refuses it.
+    ``{date}`` and ``{time}``. *batch* names what is sent (a digest's rule, channel and
+    items): an e-mail's Message-ID is derived from it, so a re-send of the same batch after a
+    lost acknowledgement carries the same Message-ID and the receiver can drop the copy.
+    Raises :class:`ChannelError` when the channel refuses it.
     """
     if channel.type == "email":
-        return _send_email(rendered, smtp, channel, now)
+        return _send_email(rendered, smtp, channel, now, batch)
     if channel.type == "apprise":
         return _send_apprise(rendered, channel)
     return _write_file(rendered, channel, name, now.astimezone(tz))
@@ -70,7 +76,18 @@ def _secret(name: str, what: str) -> str:
     return value
 
 
-def build_email(rendered: Rendered, sender: str, channel: Channel, now: datetime) -> EmailMessage:
+def message_id(sender: str, batch: str | None) -> str:
+    """A Message-ID in *sender*'s domain: derived from *batch* (stable), or unique without one."""
+    domain = sender.rpartition("@")[2].strip("> ") or None
+    if batch is None:
+        return make_msgid(domain=domain)
+    digest = hashlib.sha256(batch.encode()).hexdigest()[:32]
+    return f"<marsad.{digest}@{domain or socket.getfqdn()}>"
+
+
+def build_email(
+    rendered: Rendered, sender: str, channel: Channel, now: datetime, batch: str | None = None
+) -> EmailMessage:
     """multipart/alternative: plain text first, HTML last (the part clients prefer)."""
     msg = EmailMessage()  # policy=default: non-ASCII headers are RFC 2047 encoded (UTF-8)
     msg["Subject"] = rendered.subject
@@ -78,7 +95,7 @@ def build_email(rendered: Rendered, sender: str, channel: Channel, now: datetime
     if channel.to:
         msg["To"] = ", ".join(channel.to)
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    msg["Message-ID"] = message_id(sender, batch)
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(rendered.text, subtype="plain", charset="utf-8")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
@@ -103,11 +120,15 @@ def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
 
 
 def _send_email(
-    rendered: Rendered, smtp: SmtpSettings | None, channel: Channel, now: datetime
+    rendered: Rendered,
+    smtp: SmtpSettings | None,
+    channel: Channel,
+    now: datetime,
+    batch: str | None,
 ) -> str:
     if smtp is None:
         raise ChannelError("no [smtp] settings in alerts.toml")
-    msg = build_email(rendered, smtp.sender, channel, now)
+    msg = build_email(rendered, smtp.sender, channel, now, batch)
     recipients = [*channel.to, *channel.bcc]
     password = _secret(smtp.password_env, "SMTP password") if smtp.password_env else None
     context = _tls_context(smtp) if smtp.security != "none" else None

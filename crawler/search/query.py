@@ -76,10 +76,11 @@ MAX_TERMS = 64  # words and phrases in one query
 MAX_DEPTH = 32  # nested parentheses and NOT/- (the parser and compilers recurse)
 MAX_QUERY_CHARS = 2000  # keeps the expanded tsquery far below PostgreSQL's 1 MB
 #: UTF-8 bytes of one normalised word (1,000 Arabic letters): behind the longest clitic
-#: (8 bytes) and a mark (~) it stays under PostgreSQL's lexeme limit of 2047 bytes; pairs of
-#: long words are not lexemes (BIGRAM_MAX).
+#: (8 bytes), with a mark (~) and a plural ending (ه -> ات) it stays under PostgreSQL's lexeme
+#: limit of 2047 bytes; pairs of long words are not lexemes (BIGRAM_MAX).
 MAX_WORD_BYTES = 2000
-assert MAX_WORD_BYTES + max(len(p.encode()) for p in AR_PREFIXES) + len(STRIPPED_MARK) <= 2047
+_LONGEST_EXPANSION = max(len(p.encode()) for p in AR_PREFIXES) + len(STRIPPED_MARK) + 2
+assert MAX_WORD_BYTES + _LONGEST_EXPANSION <= 2047
 
 # Letters and digits: the same runs the FTS5 unicode61 tokenizer and the PostgreSQL index
 # function keep as words (everything else separates words).

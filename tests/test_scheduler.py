@@ -248,6 +248,12 @@ def _summary(source: str, status: str = "ok", finish: str = "finished", **kw: An
             4,
             "http_403 x7",
         ),
+        (  # the database stopped the crawl: failed, and the summary says storage
+            runs.ProcessResult(1, _summary("a", finish="storage"), ""),
+            runs.FAILED,
+            4,
+            "not stored (storage)",
+        ),
         (
             runs.ProcessResult(1, _summary("a", finish="shutdown"), ""),
             runs.INTERRUPTED,

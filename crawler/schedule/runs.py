@@ -19,9 +19,10 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from crawler.db import Article, CrawlRun, as_utc, make_engine
+from crawler.db import Article, CrawlRun, as_utc, make_engine, scrub
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ SCHEDULED_BY_ENV = "MARSAD_SCHEDULED_BY"
 HOST = socket.gethostname()
 
 BLOCKED_KINDS = ("http_403", "http_429")
+STORAGE = "storage"  # a crawl's finish reason when the database stopped it
 _SUMMARY_LIMIT = 2000
 
 
@@ -123,7 +125,9 @@ def classify(result: ProcessResult, source: str) -> RunVerdict:
         verdict.outcome = FAILED
         if summary.get("status") != "ok":
             notes.append("none of the source's feeds, sitemaps or sections could be read")
-        if finish != "finished":
+        if finish == STORAGE:
+            notes.append("the database stayed unreachable: articles not stored (storage)")
+        elif finish != "finished":
             notes.append(f"finish_reason={finish}")
     if verdict.errors:
         notes.append("errors: " + error_line(verdict.errors))
@@ -366,7 +370,16 @@ def record_manual_crawl(db_url: str, sources: Sequence[str], crawl: Callable[[],
         summary = json.dumps(result.to_dict())
         exit_code = 0 if result.ok else 1
         process = ProcessResult(exit_code, summary, "")
-        _finish_all(engine, ids, lambda key: classify(process, key), exit_code)
+        try:
+            _finish_all(engine, ids, lambda key: classify(process, key), exit_code)
+        except SQLAlchemyError as exc:
+            # the crawl's own summary still matters more (a crawl the database stopped says
+            # so); the row stays "running" with a dead pid: the next leader records it
+            first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+            logger.warning(
+                "the crawl could not be recorded in crawl_runs: %s",
+                scrub(f"{type(exc).__name__}: {first}", db_url),
+            )
         return result
     finally:
         engine.dispose()

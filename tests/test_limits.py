@@ -252,3 +252,34 @@ def test_dropped_responses_are_classified_by_their_reason() -> None:
     assert classify(RedirectLoop("x")) == "redirect_loop"
     assert classify(DownloadCancelledError("x")) == "too_large"
     assert isinstance(GzipBomb("x"), IgnoreRequest)  # Scrapy still drops it quietly
+
+
+def test_the_budget_counts_each_article_once_and_nothing_else() -> None:
+    from scrapy import Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler.crawl.middlewares import (
+        ARTICLE_META,
+        SOURCE_META,
+        OverBudget,
+        PageBudgetMiddleware,
+    )
+
+    crawler = get_crawler(settings_dict={"MARSAD_MAX_PAGES_PER_SOURCE": 2})
+    crawler.stats.open_spider()
+    budget = PageBudgetMiddleware.from_crawler(crawler)
+
+    def article(n: int, source: str = "a", **meta: Any) -> Request:
+        url = f"https://a.example/{n}.html"
+        return Request(url, meta={SOURCE_META: source, ARTICLE_META: True, **meta})
+
+    budget.process_request(article(1))
+    budget.process_request(article(1, retry_times=1))  # a retry of a counted page
+    budget.process_request(article(1, redirect_times=1))  # its redirect
+    budget.process_request(Request("https://a.example/feed", meta={SOURCE_META: "a"}))
+    budget.process_request(article(2))
+    budget.process_request(article(1, "b"))  # another source, another budget
+    with pytest.raises(OverBudget):
+        budget.process_request(article(3))
+    assert crawler.stats.get_value("marsad/a/errors/budget_cut") == 1
+    assert crawler.stats.get_value("marsad/b/errors/budget_cut") is None

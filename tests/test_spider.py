@@ -135,3 +135,13 @@ def test_article_page_is_passed_on_unparsed(spider: NewsSpider) -> None:
     assert isinstance(page, FetchedPage)
     assert page.body == body and page.content_type == "text/html; charset=windows-1256"
     assert page.requested_urls == ("https://atlas.example/old",)
+
+
+def test_child_sitemaps_carry_their_depth_and_stop_at_the_limit(spider: NewsSpider) -> None:
+    index = b"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+      <sitemap><loc>https://atlas.example/deeper.xml</loc></sitemap></sitemapindex>"""
+    url = "https://atlas.example/s.xml"
+    (child,) = spider.parse_sitemap(response(url, index, {"marsad_sitemap_depth": 4}))
+    assert child.meta["marsad_sitemap_depth"] == 5  # MARSAD_SITEMAP_MAX_DEPTH's default
+    assert list(spider.parse_sitemap(response(url, index, {"marsad_sitemap_depth": 5}))) == []
+    assert stat(spider, "errors/sitemap_limit") == 1

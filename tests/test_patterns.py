@@ -3,6 +3,7 @@ are matched with RE2 in linear time, and what RE2 cannot do is a configuration e
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,54 @@ def test_an_invalid_pattern_keeps_pythons_explanation(tmp_path: Path) -> None:
         load_config(config)
     assert "invalid regular expression" in info.value.problem
     assert "missing )" in info.value.problem
+
+
+CALLBACKS_PROBE = """
+import json, sys
+from scrapy import Request
+from scrapy.http import TextResponse
+from scrapy.utils.test import get_crawler
+from crawler.config import parse_sources
+from crawler.crawl.middlewares import DOMAINS_META, SOURCE_META
+from spiders.news import NewsSpider
+
+table = {"name": "Atlas", "lang": "ar", "domains": ["atlas.example"],
+         "feeds": ["https://atlas.example/feed"], "deny_patterns": [sys.argv[1]],
+         "follow_patterns": [sys.argv[1]]}
+spider = NewsSpider(sources=parse_sources({"sources": {"atlas": table}}))
+spider.crawler = get_crawler(NewsSpider)
+spider.crawler.stats.open_spider()
+hostile, denied = sys.argv[2], sys.argv[2].rstrip("!")
+
+def fetched(url, body):
+    meta = {SOURCE_META: "atlas", DOMAINS_META: ("atlas.example",), "marsad_entry": "x"}
+    return TextResponse(url=url, body=body.encode(), encoding="utf-8", request=Request(url, meta=meta))
+
+feed = "<rss><channel>" + "".join(f"<item><link>{u}</link></item>" for u in (hostile, denied))
+feed += "</channel></rss>"
+links = (hostile + "s!", denied + "/aaa")  # not the feed's: those are queued already
+section = "<html><body>" + "".join(f'<a href="{u}">x</a>' for u in links) + "</body></html>"
+out = {
+    "feed": [r.url for r in spider.parse_feed(fetched("https://atlas.example/feed", feed))],
+    "section": [r.url for r in spider.parse_section(fetched("https://atlas.example/s", section))],
+    "denied": spider.crawler.stats.get_value("marsad/atlas/denied", 0),
+}
+print(json.dumps(out))
+"""
+
+
+def test_the_spiders_feed_and_section_callbacks_match_a_catastrophic_pattern_promptly() -> None:
+    """Feed links and section links (once matched by LinkExtractor's deny, with Python's re)
+    go through the RE2 patterns: the hostile URL is kept, the one ending in a's denied."""
+    hostile = "https://atlas.example/" + "a" * 40 + "!"
+    run = subprocess.run(
+        [sys.executable, "-c", CALLBACKS_PROBE, CATASTROPHIC, hostile],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=REPO,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out == {"feed": [hostile], "section": [hostile + "s!"], "denied": 1}

@@ -30,7 +30,19 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "MARSAD_RAW_HTML": COMPRESSIONS,
 }
 _UNITS = (
-    (("_DELAY", "_TIMEOUT", "_INTERVAL", "_SECONDS", "_BACKOFF_BASE", "_BACKOFF_MAX"), "seconds"),
+    (
+        (
+            "_DELAY",
+            "_TIMEOUT",
+            "_INTERVAL",
+            "_SECONDS",
+            "_BACKOFF_BASE",
+            "_BACKOFF_MAX",
+            "_AFTER_MAX",
+            "_WINDOW",
+        ),
+        "seconds",
+    ),
     (("_DAYS",), "days"),
     (("_SIZE",), "bytes"),
 )

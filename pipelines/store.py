@@ -13,7 +13,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
@@ -43,6 +43,25 @@ class StorageUnavailable(DropItem):
     log_level = "DEBUG"  # logged once by the guard, URL only: Scrapy's line prints the item
 
 
+class StorageError(DropItem):
+    """Not stored: the database refused the article (not an outage; nothing to wait for)."""
+
+    log_level = "DEBUG"  # as above: an error left to Scrapy would log the whole item
+
+
+class CrawlEngine(Protocol):
+    def pause(self) -> None: ...
+    def unpause(self) -> None: ...
+    async def close_spider_async(self, *, reason: str = ...) -> None: ...
+
+
+class HasEngine(Protocol):
+    """What the guard needs of Scrapy's Crawler."""
+
+    @property
+    def engine(self) -> CrawlEngine | None: ...
+
+
 def is_outage(exc: SQLAlchemyError) -> bool:
     """A database that is unreachable or unusable right now, as opposed to a bad statement."""
     if isinstance(exc, OperationalError | InterfaceError):
@@ -61,7 +80,7 @@ def describe(exc: BaseException) -> str:
 class StorageGuard:
     """The crawl's writes during a database outage: paused, retried, then given up on."""
 
-    def __init__(self, crawler: Crawler, window: float) -> None:
+    def __init__(self, crawler: HasEngine, window: float) -> None:
         self._crawler = weakref.ref(crawler)
         self.window = window
         self.down_since: float | None = None
@@ -76,7 +95,8 @@ class StorageGuard:
                 value = write()
             except SQLAlchemyError as exc:
                 if not is_outage(exc):
-                    raise
+                    logger.error("%s: not stored: %s", item.url, describe(exc))
+                    raise StorageError(f"not stored: {item.url}: {describe(exc)}") from None
                 if not self._down(exc):
                     logger.error(
                         "%s: not stored, the database is unreachable (%s)", item.url, describe(exc)

@@ -3,12 +3,16 @@ and an update of a changed text that replaces topics, raw page and story fingerp
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from story_texts import copies, text
 
@@ -21,6 +25,7 @@ from crawler.stories import StoryParams, fingerprint
 from crawler.tagging import Evidence, TopicTag
 from pipelines.dedupe import DedupePipeline
 from pipelines.normalize import normalize_article
+from pipelines.store import StorageError, StorageGuard, StorageUnavailable
 
 URL = "https://lematin.example/maroc-espagne.html"
 OLD_TEXT = copies("fr")["original"]
@@ -185,3 +190,76 @@ def test_insert_and_update_write_the_columns_of_one_mapping() -> None:
     assert {"source", "url", "url_hash", "published_at"}.isdisjoint(rows.update_values())
     assert {"title", "text", "text_norm", "content_hash", "fetched_at"} <= set(rows.update_values())
     assert rows.topics[0]["topic"] == "old" and rows.raw is not None
+
+
+class FakeEngine:
+    """The part of Scrapy's engine the storage guard drives."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def pause(self) -> None:
+        self.calls.append("pause")
+
+    def unpause(self) -> None:
+        self.calls.append("unpause")
+
+    async def close_spider_async(self, *, reason: str = "cancelled") -> None:
+        self.calls.append(f"close:{reason}")
+
+
+class FakeCrawler:
+    def __init__(self) -> None:
+        self.engine = FakeEngine()
+
+
+def _db_error(kind: type[DBAPIError], body: str) -> DBAPIError:
+    """A driver error as SQLAlchemy raises it: the statement and parameters in its message."""
+    return kind("INSERT INTO article_raw VALUES (?)", (body,), Exception("server closed\nmore"))
+
+
+def test_storage_guard_waits_out_an_outage_and_never_logs_the_page(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    crawler = FakeCrawler()
+    guard = StorageGuard(crawler, window=60)
+    item = make_item(OLD_TEXT)
+    answers: list[Exception | str] = [_db_error(OperationalError, "BODYMARK") for _ in range(2)]
+    answers.append("stored")
+
+    def write() -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with caplog.at_level(logging.DEBUG, logger="pipelines.store"):
+        assert asyncio.run(guard.run(item, write)) == "stored"
+    assert crawler.engine.calls == ["pause", "unpause"]
+    assert "paused" in caplog.text and "resumed" in caplog.text
+    assert "BODYMARK" not in caplog.text
+
+
+def test_storage_guard_gives_up_after_its_window_and_drops_refused_articles(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    crawler = FakeCrawler()
+    guard = StorageGuard(crawler, window=0)
+    item = make_item(OLD_TEXT)
+
+    def down() -> None:
+        raise _db_error(OperationalError, "BODYMARK")
+
+    def refused() -> None:
+        raise _db_error(DataError, "BODYMARK")
+
+    with caplog.at_level(logging.DEBUG, logger="pipelines.store"):
+        with pytest.raises(StorageUnavailable):
+            asyncio.run(guard.run(item, down))
+        with pytest.raises(StorageUnavailable):  # the crawl is closing: no more attempts
+            asyncio.run(guard.run(item, lambda: "stored"))
+        with pytest.raises(StorageError):
+            asyncio.run(StorageGuard(FakeCrawler(), window=60).run(item, refused))
+    assert crawler.engine.calls == ["pause", "close:storage"]
+    assert "BODYMARK" not in caplog.text
+    assert caplog.text.count(URL) == 2, caplog.text  # one line per unstored article

@@ -30,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     InstrumentedAttribute,
@@ -241,6 +241,14 @@ def url_passwords(url: str) -> list[str]:
     """The password of *url* as written and decoded, to scrub from any message."""
     found = [m["password"] for m in _URL_PASSWORD.finditer(url) if m["password"]]
     return [*found, *(unquote(p) for p in found if unquote(p) != p)]
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """The database cannot be reached or used right now (server down, connection lost), as
+    opposed to a bad statement: worth waiting for, not a bug of ours."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def scrub(text: str, url: str) -> str:

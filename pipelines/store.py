@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler import db
 from crawler.crawl.drops import DuplicateArticle
@@ -62,13 +62,6 @@ class HasEngine(Protocol):
     def engine(self) -> CrawlEngine | None: ...
 
 
-def is_outage(exc: SQLAlchemyError) -> bool:
-    """A database that is unreachable or unusable right now, as opposed to a bad statement."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
-
-
 def describe(exc: BaseException) -> str:
     """The error's class and first line: SQLAlchemy appends the statement and its parameters
     (a whole raw page) to the message."""
@@ -94,7 +87,7 @@ class StorageGuard:
             try:
                 value = write()
             except SQLAlchemyError as exc:
-                if not is_outage(exc):
+                if not db.is_unreachable(exc):
                     logger.error("%s: not stored: %s", item.url, describe(exc))
                     raise StorageError(f"not stored: {item.url}: {describe(exc)}") from None
                 if not self._down(exc):

@@ -20,6 +20,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.httpobj import urlparse_cached
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.defer import Deferred
 
 from crawler import db
@@ -101,8 +102,15 @@ class SkipKnownArticlesMiddleware:
     def process_request(self, request: Request) -> None:
         if not request.meta.get(ARTICLE_META):
             return
-        with self.engine.connect() as conn:
-            known = db.stored_article_fetched(conn, url_key(request.url))
+        try:
+            with self.engine.connect() as conn:
+                known = db.stored_article_fetched(conn, url_key(request.url))
+        except SQLAlchemyError as exc:
+            if not db.is_unreachable(exc):
+                raise
+            # the database is away: fetch anyway; dedupe and store wait for it to come back
+            logger.debug("%s: known-article check skipped (database unreachable)", request.url)
+            return
         if known is None:
             return
         article_id, fetched_at = known

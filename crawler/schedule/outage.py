@@ -13,23 +13,16 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from crawler.config import format_duration
-from crawler.db import safe_url, scrub
+from crawler.db import is_unreachable, safe_url, scrub
 from crawler.schedule import health
 
 logger = logging.getLogger(__name__)
 
 FIRST_DELAY = 1.0
 MAX_DELAY = 60.0
-
-
-def is_unreachable(exc: BaseException) -> bool:
-    """A failure to talk to the database (server down, connection lost), not a bug of ours."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def reason(exc: BaseException, url: str) -> str:

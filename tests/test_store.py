@@ -263,3 +263,11 @@ def test_storage_guard_gives_up_after_its_window_and_drops_refused_articles(
     assert crawler.engine.calls == ["pause", "close:storage"]
     assert "BODYMARK" not in caplog.text
     assert caplog.text.count(URL) == 2, caplog.text  # one line per unstored article
+
+
+def test_item_reprs_never_carry_the_page_or_its_text() -> None:
+    """Scrapy logs the items it drops; a page body must never reach a log."""
+    item = make_item("نص المقال الكامل " * 50, page=b"<html>raw page marker</html>")
+    shown = repr(item)
+    assert URL in shown
+    assert "نص المقال" not in shown and "raw page marker" not in shown

@@ -22,6 +22,9 @@ class FetchedPage:
     hints: PageHints
     forced_encoding: str | None = None
 
+    def __repr__(self) -> str:  # Scrapy logs items it drops: never the page itself
+        return f"FetchedPage({self.source!r}, {self.url!r}, {len(self.body)} bytes)"
+
 
 @dataclass
 class ArticleItem:
@@ -54,3 +57,6 @@ class ArticleItem:
     # set by the store pipeline
     story_id: int | None = None
     new_story: bool = False
+
+    def __repr__(self) -> str:  # Scrapy logs items it drops: never the page or its text
+        return f"ArticleItem({self.source!r}, {(self.url or self.fetched_url)!r})"

@@ -33,6 +33,8 @@ class SourceSummary:
     refetched: int = 0  # stored URLs fetched again because their feed/sitemap date moved on
     offsite: int = 0
     robots_blocked: int = 0
+    denied: int = 0  # links a deny pattern excluded
+    pattern_skipped: int = 0  # links that matched none of the source's article patterns
     entry_points_ok: int = 0
     entry_points_failed: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
@@ -62,6 +64,8 @@ _SCALARS = {
     "refetched",
     "offsite",
     "robots_blocked",
+    "denied",
+    "pattern_skipped",
     "entry_points_ok",
     "entry_points_failed",
 }

@@ -521,3 +521,17 @@ def test_article_page_with_a_teaser_rail_is_kept() -> None:
     )  # fmt: skip
     html = article_page(head=PAGE_DATE_HEAD).replace("</main>", f"<aside>{rail}</aside></main>")
     assert ok(extract(html, URL)).text.split("\n\n") == AR_PARAS
+
+
+@pytest.mark.parametrize("ref", ["&#27;", "&#x1b;", "&#X1B;", "&#0001;", "&#127;", "&#x7F;"])
+def test_a_control_character_reference_does_not_lose_the_article(ref: str) -> None:
+    """lxml drops the rest of a document at a reference to a control character."""
+    first, *rest = AR_PARAS
+    body = "".join(f"<p>{para}</p>" for para in rest)
+    html = (
+        "<html lang='ar'><head><title>حملة تلقيح</title></head><body><article>"
+        f"<h1>حملة تلقيح</h1><p>{ref} {first}</p>{body}</article></body></html>"
+    )
+    result = extract(html, "https://atlas.example/a/7", None)
+    assert isinstance(result, Extracted), result
+    assert rest[-1][:40] in result.text  # the page after the reference is kept

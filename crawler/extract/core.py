@@ -110,6 +110,13 @@ def _guessed_date(tree: lxml_html.HtmlElement, url: str | None) -> tuple[datetim
 # main entry points
 
 
+# A character reference to a control character (``&#27;``) makes lxml drop the rest of the
+# document, so a stray one in a crawled page lost the whole article. Tab, LF and CR stay.
+_CONTROL_REFS = re.compile(
+    r"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|127)|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF]));"
+)
+
+
 def _extractor(url: str | None, focus: str = _FAVOR, metadata: bool = True) -> Extractor:
     # htmldate's keyword arguments (trafilatura annotates them as str; some are flags)
     date_params: dict[str, Any] = {
@@ -160,7 +167,7 @@ def _extract(
     if not looks_like_html(html):
         return None, Rejected("not_html", "no HTML markup found"), None
     try:
-        tree = load_html(html)
+        tree = load_html(_CONTROL_REFS.sub(" ", html))
     except Exception as err:  # lxml can fail on exotic input
         return None, Rejected("not_html", f"unparseable: {err}"), None
     if tree is None:

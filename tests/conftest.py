@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from crawler.sample_site import SampleSite, serve_sample_site
+from tests.own_postgres import OwnPostgres, pg_bin
 
 PG_ADMIN_URL = os.environ.get(
     "MARSAD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -61,3 +62,20 @@ def site() -> Iterator[SampleSite]:
     """The bundled sample site, served on loopback for the whole test session."""
     with serve_sample_site() as served:
         yield served
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    """A PostgreSQL server of this test's own, started; stopped and removed afterwards."""
+    bindir = pg_bin()
+    if bindir is None:
+        message = "initdb is not installed (looked in /usr/lib/postgresql/*/bin and PATH)"
+        if _require_services():
+            pytest.fail(message)
+        pytest.skip(message)
+    server = OwnPostgres(bindir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.db import Article
-from tests.test_outage import OwnPostgres, _pg_bin, _require_services
+from tests.own_postgres import OwnPostgres
 
 pytestmark = pytest.mark.slow
 
@@ -100,22 +100,6 @@ def town() -> Iterator[int]:
     yield int(server.server_address[1])
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def own_pg() -> Iterator[OwnPostgres]:
-    bindir = _pg_bin()
-    if bindir is None:
-        message = "initdb is not installed (looked in /usr/lib/postgresql/*/bin and PATH)"
-        if _require_services():
-            pytest.fail(message)
-        pytest.skip(message)
-    server = OwnPostgres(bindir)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
 
 
 def write_config(directory: Path, port: int) -> Path:
@@ -194,16 +178,16 @@ def wait_for(what: str, check: Callable[[], bool], crawl: Crawl, timeout: float 
 
 
 def test_short_outage_pauses_and_resumes_storing_everything_once(
-    own_pg: OwnPostgres, town: int, tmp_path: Path
+    own_postgres: OwnPostgres, town: int, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path / "config", town)
-    db_url = own_pg.create_database("short")
+    db_url = own_postgres.create_database("short")
     crawl = Crawl(config, db_url, tmp_path / "crawl.log")
     try:
         wait_for("some stored articles", lambda: stored(db_url)[0] >= 3, crawl)
-        own_pg.stop()
+        own_postgres.stop()
         wait_for("the pause", lambda: "crawl paused" in crawl.stderr(), crawl)
-        own_pg.start()
+        own_postgres.start()
         code, summary = crawl.finish()
     finally:
         crawl.kill()
@@ -221,14 +205,14 @@ def test_short_outage_pauses_and_resumes_storing_everything_once(
 
 
 def test_long_outage_fails_the_crawl_with_reason_storage_and_the_next_crawl_completes(
-    own_pg: OwnPostgres, town: int, tmp_path: Path
+    own_postgres: OwnPostgres, town: int, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path / "config", town)
-    db_url = own_pg.create_database("long")
+    db_url = own_postgres.create_database("long")
     crawl = Crawl(config, db_url, tmp_path / "crawl.log", "-s", "MARSAD_STORAGE_RETRY_WINDOW=5")
     try:
         wait_for("some stored articles", lambda: stored(db_url)[0] >= 3, crawl)
-        own_pg.stop()
+        own_postgres.stop()
         code, summary = crawl.finish()
     finally:
         crawl.kill()
@@ -239,7 +223,7 @@ def test_long_outage_fails_the_crawl_with_reason_storage_and_the_next_crawl_comp
     assert "stopping the crawl (reason storage)" in log, log[-3000:]
     failures = [line for line in log.splitlines() if "not stored, the database" in line]
     assert all(len(line) < 500 for line in failures), failures
-    own_pg.start()
+    own_postgres.start()
     first, urls = stored(db_url)
     assert 3 <= first < PAGES and first == urls
     (source,) = summary["sources"]  # type: ignore[attr-defined]  # JSON list of dicts

@@ -54,6 +54,18 @@ DOMAINS_META = "marsad_domains"
 ARTICLE_META = "marsad_article"
 HINTS_META = "marsad_hints"  # PageHints the spider found in the feed or sitemap
 
+redirect_settled = object()
+"""Signal ``(target, chain)``: an article request redirected from the URLs *chain* to *target*
+goes no further in this crawl (*target* is a stored article, or already requested in this
+crawl), so no page carries *chain* to the pipelines; whoever stores articles remembers *chain*
+as URLs of the article at *target*, so the next crawl skips them before fetching."""
+
+
+def redirect_chain(request: Request) -> tuple[str, ...]:
+    """The URLs *request* was redirected from; none when it leads back into them (a loop)."""
+    chain = tuple(request.meta.get("redirect_urls", ()))
+    return () if request.url in chain else chain
+
 
 class OutOfScope(IgnoreRequest):
     """A request (or a redirect) that leaves its source's allowed domains."""
@@ -118,6 +130,9 @@ class SkipKnownArticlesMiddleware:
             count(self.crawler.stats, request.meta.get(SOURCE_META, "?"), "refetched")
             return
         count(self.crawler.stats, request.meta.get(SOURCE_META, "?"), "known_skipped")
+        chain = redirect_chain(request)
+        if chain:
+            self.crawler.signals.send_catch_log(redirect_settled, target=request.url, chain=chain)
         raise KnownArticle(f"already stored as article {article_id}")
 
 

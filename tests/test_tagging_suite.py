@@ -1,0 +1,95 @@
+"""The confuser suite (tests/data/tagging_confusers.jsonl) is well-formed and self-contained.
+
+It deliberately does not assert that today's rules pass the suite: the suite measures them
+(bench/tagging_eval.py, docs/tagging.md) before any rule is changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+SUITE = Path(__file__).parent / "data" / "tagging_confusers.jsonl"
+TOPICS = {"defense", "israel", "morocco"}
+LANGS = {"ar", "fr", "en"}
+FAMILIES = {
+    "sport",
+    "law",
+    "french_defense_phrases",
+    "crime_history",
+    "morocco_vs_maghreb",
+    "israel",
+    "misses",
+}
+FIELDS = {"id", "family", "lang", "title", "text", "labels", "note"}
+
+
+def load_suite() -> list[dict[str, object]]:
+    with open(SUITE, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def suite() -> list[dict[str, object]]:
+    return load_suite()
+
+
+def test_every_record_has_exactly_the_fields(suite: list[dict[str, object]]) -> None:
+    for record in suite:
+        assert set(record) == FIELDS, record.get("id")
+        for key in FIELDS - {"labels"}:
+            value = record[key]
+            assert isinstance(value, str) and value.strip(), (record["id"], key)
+
+
+def test_labels_are_among_the_three_topics(suite: list[dict[str, object]]) -> None:
+    for record in suite:
+        labels = record["labels"]
+        assert isinstance(labels, list), record["id"]
+        assert set(labels) <= TOPICS and len(set(labels)) == len(labels), record["id"]
+
+
+def test_ids_are_unique(suite: list[dict[str, object]]) -> None:
+    ids = [record["id"] for record in suite]
+    assert len(ids) == len(set(ids))
+
+
+def test_languages_and_families_are_known(suite: list[dict[str, object]]) -> None:
+    assert {record["lang"] for record in suite} == LANGS
+    assert {record["family"] for record in suite} == FAMILIES
+
+
+def test_at_least_twenty_per_family(suite: list[dict[str, object]]) -> None:
+    per_family = Counter(record["family"] for record in suite)
+    assert all(per_family[family] >= 20 for family in FAMILIES), per_family
+
+
+def test_misses_carry_positive_labels(suite: list[dict[str, object]]) -> None:
+    assert all(record["labels"] for record in suite if record["family"] == "misses")
+
+
+def test_confuser_families_hold_true_positives_too(suite: list[dict[str, object]]) -> None:
+    for family in FAMILIES - {"misses"}:
+        labelled = [r for r in suite if r["family"] == family and r["labels"]]
+        assert labelled, family
+
+
+def test_texts_are_short_news_items(suite: list[dict[str, object]]) -> None:
+    for record in suite:
+        text = str(record["text"])
+        sentences = [s for s in text.replace("؟", ".").replace("!", ".").split(". ") if s.strip()]
+        assert 2 <= len(sentences) <= 5, record["id"]
+
+
+def test_no_two_texts_are_the_same(suite: list[dict[str, object]]) -> None:
+    titles = [record["title"] for record in suite]
+    texts = [record["text"] for record in suite]
+    assert len(set(titles)) == len(titles) and len(set(texts)) == len(texts)
+
+
+def test_the_suite_reads_nothing_outside_the_repository() -> None:
+    assert SUITE.resolve().is_relative_to(Path(__file__).resolve().parents[1])
+    assert len(load_suite()) >= 20 * len(FAMILIES)

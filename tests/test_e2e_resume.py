@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from crawler.db import Article
 from crawler.sample_site import SampleSite
+from tests.waiting import wait_until
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
 pytestmark = pytest.mark.slow
@@ -44,15 +44,19 @@ def stored_count(db_path: Path) -> int:
 
 
 def wait_until_stored(proc: subprocess.Popen[str], db_path: Path, log: Path) -> None:
-    """Return as soon as the running crawl has stored an article (polling, with a deadline)."""
-    deadline = time.monotonic() + STARTUP_DEADLINE
-    while stored_count(db_path) == 0:
-        if proc.poll() is not None:
-            pytest.fail(f"the crawl ended before storing anything: {log.read_text()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"no article stored within {STARTUP_DEADLINE} s")
-        time.sleep(0.05)
+    """Return as soon as the running crawl has stored an article."""
+    try:
+        wait_until(
+            "the crawl stored an article",
+            lambda: stored_count(db_path) > 0,
+            timeout=STARTUP_DEADLINE,
+            alive=[proc],
+            output=log.read_text,
+            poll=0.05,
+        )
+    except BaseException:  # pytest.fail: do not leave the crawl running
+        proc.kill()
+        raise
 
 
 def test_sigint_mid_crawl_then_resume(site: SampleSite, tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,6 +37,7 @@ from crawler.db import Article, ArticleRaw, ArticleUrl, CrawlRun
 from crawler.sample_site import SampleSite
 from crawler.schedule import health, runs
 from crawler.schedule.daemon import FileLock, PostgresAdvisoryLock, leader_lock
+from tests.waiting import wait_until
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0"]
@@ -178,15 +178,14 @@ def all_runs(db_url: str) -> list[CrawlRun]:
 def wait_for(
     what: str, check: Callable[[], bool], timeout: float = 120, daemons: Sequence[Daemon] = ()
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        for d in daemons:
-            assert d.proc.poll() is None, f"daemon exited early:\n{d.output()[-3000:]}"
-        time.sleep(0.25)
-    logs = "\n----\n".join(d.output()[-3000:] for d in daemons)
-    pytest.fail(f"timed out waiting for {what}\n{logs}")
+    wait_until(
+        what,
+        check,
+        timeout=timeout,
+        alive=[d.proc for d in daemons],
+        output=lambda: "\n----\n".join(d.output()[-3000:] for d in daemons),
+        poll=0.25,
+    )
 
 
 def finished(rows: Sequence[CrawlRun], source: str) -> list[CrawlRun]:

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.db import Article
 from tests.own_postgres import OwnPostgres
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -167,14 +167,7 @@ def stored(db_url: str) -> tuple[int, int]:
 
 
 def wait_for(what: str, check: Callable[[], bool], crawl: Crawl, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        if crawl.proc.poll() is not None:
-            pytest.fail(f"the crawl ended before {what}:\n{crawl.stderr()[-3000:]}")
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}\n{crawl.stderr()[-3000:]}")
+    wait_until(what, check, timeout=timeout, alive=[crawl.proc], output=crawl.stderr)
 
 
 def test_short_outage_pauses_and_resumes_storing_everything_once(

@@ -23,5 +23,5 @@ def test_fails_when_the_watched_process_ends_first() -> None:
 
 
 def test_fails_at_the_deadline_with_the_output() -> None:
-    with pytest.raises(pytest.fail.Exception, match="(?s)waiting for the row.*its log"):
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)waiting for the row.*its log"):
         wait_until("the row", lambda: False, timeout=0, output=lambda: "its log", poll=0)

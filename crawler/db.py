@@ -84,6 +84,8 @@ class Article(Base):
     text_norm: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # the publisher's UTC offset in minutes at published_at (page or source timezone), if known
+    published_offset: Mapped[int | None] = mapped_column(Integer)
     date_source: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(16))
     description: Mapped[str | None] = mapped_column(Text)
@@ -158,6 +160,7 @@ class ArticleVersion(Base):
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(40))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_offset: Mapped[int | None] = mapped_column(Integer)
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
@@ -552,7 +555,7 @@ class CrawlRun(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str] = mapped_column(
-        String(16), index=True
+        String(32), index=True
     )  # see schedule/runs.py: ok, missed, ...
     exit_code: Mapped[int | None] = mapped_column(Integer)
     pages_fetched: Mapped[int] = mapped_column(Integer, default=0)

@@ -13,6 +13,9 @@ It then scores three sets, ours vs naive, per topic (P/R/F1) and per language (T
   tune     the tuning half of the dev set (see split_half): rules may be fitted here
   check    the check half: never tuned on; its gap to the tuning half predicts unseen text
   suite    tests/data/tagging_confusers.jsonl, our own confusers, also broken down per family
+  suite-check  tests/data/tagging_confusers_check.jsonl, a second suite written before any
+           rule change and never tuned on: only its totals are printed (no per-family
+           breakdown, no errors), the honest "unseen text" figure beside the check half
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from crawler.tagging import Tagger, tag_record  # noqa: E402
 
 DEFAULT_SHARED = REPO.parent / "shared"
 SUITE = REPO / "tests" / "data" / "tagging_confusers.jsonl"
+SUITE_CHECK = REPO / "tests" / "data" / "tagging_confusers_check.jsonl"
 SUITE_TOPICS = ("defense", "israel", "morocco")
 
 Half = Literal["tune", "check"]
@@ -194,7 +198,13 @@ def counts_table(
     return rows
 
 
-def report(name: str, records: list[dict[str, object]], ours: Predict, naive: Predict) -> list[str]:
+def report(
+    name: str,
+    records: list[dict[str, object]],
+    ours: Predict,
+    naive: Predict,
+    families: bool = True,
+) -> list[str]:
     def by_lang(record: Record) -> str:
         return str(record.get("lang"))
 
@@ -204,7 +214,7 @@ def report(name: str, records: list[dict[str, object]], ours: Predict, naive: Pr
         *topic_table(ours_lang["all"], naive_lang["all"]),
     ]
     lines += counts_table(ours_lang, naive_lang, "lang")
-    if records and "family" in records[0]:
+    if families and records and "family" in records[0]:
 
         def by_family(record: Record) -> str:
             return str(record.get("family"))
@@ -233,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=REPO / "config")
     parser.add_argument("--out", type=Path, default=Path("/tmp/marsad-tagging"))
     parser.add_argument("--suite", type=Path, default=SUITE)
+    parser.add_argument("--suite-check", type=Path, default=SUITE_CHECK)
     parser.add_argument("--errors", type=int, default=0, help="list N errors per topic (ours)")
     args = parser.parse_args(argv)
     gold = args.shared / "data" / "tagging-dev.jsonl"
@@ -254,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + "\n".join(report(f"{half} half", part, ours, naive)))
     if args.suite.exists():
         print("\n" + "\n".join(report("confuser suite", read_jsonl(args.suite), ours, naive)))
+    if args.suite_check.exists():
+        check = read_jsonl(args.suite_check)
+        lines = report("suite-check (never tuned on)", check, ours, naive, families=False)
+        print("\n" + "\n".join(lines))
     return 0
 
 

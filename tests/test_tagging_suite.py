@@ -1,4 +1,5 @@
-"""The confuser suite (tests/data/tagging_confusers.jsonl) is well-formed and self-contained.
+"""The confuser suites (tests/data/tagging_confusers.jsonl and the never-tuned-on
+tagging_confusers_check.jsonl) are well-formed and self-contained.
 
 It deliberately does not assert that today's rules pass the suite: the suite measures them
 (bench/tagging_eval.py, docs/tagging.md) before any rule is changed.
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 SUITE = Path(__file__).parent / "data" / "tagging_confusers.jsonl"
+SUITE_CHECK = Path(__file__).parent / "data" / "tagging_confusers_check.jsonl"
 TOPICS = {"defense", "israel", "morocco"}
 LANGS = {"ar", "fr", "en"}
 FAMILIES = {
@@ -27,14 +29,14 @@ FAMILIES = {
 FIELDS = {"id", "family", "lang", "title", "text", "labels", "note"}
 
 
-def load_suite() -> list[dict[str, object]]:
-    with open(SUITE, encoding="utf-8") as fh:
+def load_suite(path: Path = SUITE) -> list[dict[str, object]]:
+    with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-@pytest.fixture(scope="module")
-def suite() -> list[dict[str, object]]:
-    return load_suite()
+@pytest.fixture(scope="module", params=[SUITE, SUITE_CHECK], ids=["suite", "suite-check"])
+def suite(request: pytest.FixtureRequest) -> list[dict[str, object]]:
+    return load_suite(request.param)
 
 
 def test_every_record_has_exactly_the_fields(suite: list[dict[str, object]]) -> None:
@@ -62,9 +64,20 @@ def test_languages_and_families_are_known(suite: list[dict[str, object]]) -> Non
     assert {record["family"] for record in suite} == FAMILIES
 
 
-def test_at_least_twenty_per_family(suite: list[dict[str, object]]) -> None:
-    per_family = Counter(record["family"] for record in suite)
+def test_at_least_twenty_per_family() -> None:
+    per_family = Counter(record["family"] for record in load_suite())
     assert all(per_family[family] >= 20 for family in FAMILIES), per_family
+
+
+def test_the_check_suite_has_at_least_ten_per_family() -> None:
+    per_family = Counter(record["family"] for record in load_suite(SUITE_CHECK))
+    assert all(per_family[family] >= 10 for family in FAMILIES), per_family
+
+
+def test_the_two_suites_share_no_id_title_or_text() -> None:
+    first, second = load_suite(), load_suite(SUITE_CHECK)
+    for key in ("id", "title", "text"):
+        assert not {r[key] for r in first} & {r[key] for r in second}, key
 
 
 def test_misses_carry_positive_labels(suite: list[dict[str, object]]) -> None:
@@ -91,5 +104,6 @@ def test_no_two_texts_are_the_same(suite: list[dict[str, object]]) -> None:
 
 
 def test_the_suite_reads_nothing_outside_the_repository() -> None:
-    assert SUITE.resolve().is_relative_to(Path(__file__).resolve().parents[1])
+    for path in (SUITE, SUITE_CHECK):
+        assert path.resolve().is_relative_to(Path(__file__).resolve().parents[1])
     assert len(load_suite()) >= 20 * len(FAMILIES)

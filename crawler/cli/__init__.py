@@ -77,6 +77,19 @@ COMMANDS: Mapping[str, LazyCommand] = {
         "crawler.cli.schedule:status",
         "Health per source: last success, failures in a row, yield against the usual, flags.",
     ),
+    "web": LazyCommand(
+        "crawler.cli.web:web",
+        "Serve the analysts' web page (search, attention over time, stories, topics, sources, "
+        "feeds) read-only over the database.",
+    ),
+    "worker": LazyCommand(
+        "crawler.cli.worker:worker",
+        "Take crawl jobs from the broker (RabbitMQ or Redis) and run them, until stopped.",
+    ),
+    "workers": LazyCommand(
+        "crawler.cli.worker:workers",
+        "Live workers (those answering on the broker now) and the job each one is running.",
+    ),
     "digest": LazyCommand(
         "crawler.cli.digest:digest",
         "Alert digests from config/alerts.toml; `digest RULE...` is short for `digest run "

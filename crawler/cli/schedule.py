@@ -145,6 +145,19 @@ def _log_options() -> list[str]:
     help="Send the alert digests of alerts.toml: scheduled rules when due (checked every "
     "minute), immediate rules after a crawl that stored articles.",
 )
+@click.option(
+    "--broker", "broker_option", metavar="URL",
+    help="Enqueue due runs on this broker for `marsad worker`s instead of crawling here: "
+    "amqp://USER:PASSWORD@HOST:5672// or redis://HOST:6379/0. Env: MARSAD_BROKER_URL.",
+)  # fmt: skip
+@click.option(
+    "--queue", default="marsad.crawl", show_default=True, metavar="NAME",
+    help="With --broker: the queue the jobs go to.",
+)  # fmt: skip
+@click.option(
+    "--visibility-timeout", default="1h", show_default=True, metavar="DURATION",
+    help="With a Redis broker: the workers' --visibility-timeout (the same value everywhere).",
+)  # fmt: skip
 @settings_option("Scrapy or MARSAD_ setting passed to every crawl, e.g. -s DOWNLOAD_TIMEOUT=60.")
 @click.pass_obj
 def schedule(
@@ -157,6 +170,9 @@ def schedule(
     standby_poll: str,
     health_every: str,
     digests: bool,
+    broker_option: str | None,
+    queue: str,
+    visibility_timeout: str,
     overrides: dict[str, str],
 ) -> None:
     """Crawl SOURCES (default: every enabled source) at their interval or cron, until stopped.
@@ -165,8 +181,10 @@ def schedule(
     database leads; others wait as standby and take over when it dies. Each crawl is its own
     process with a time limit; missed runs are coalesced, and after downtime an overdue source
     runs once, promptly. SIGTERM or SIGINT stops running crawls cleanly (recorded as
-    interrupted) and exits 0.
+    interrupted) and exits 0. With --broker (or MARSAD_BROKER_URL) it crawls nothing itself:
+    due runs become jobs for `marsad worker`s on other machines (PostgreSQL only).
     """
+    from crawler.schedule.broker import Publisher
     from crawler.schedule.daemon import (
         CrawlDaemon,
         SchedulerError,
@@ -183,6 +201,15 @@ def schedule(
         load_alerts(config=config)  # a broken alerts.toml stops us now, not at the first digest
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
+    publisher = None
+    url = broker_url(broker_option)
+    if url is not None:
+        from crawler.cli.worker import broker_url_or_fail, require_postgres
+
+        require_postgres(state.db_url, "marsad schedule")
+        url = broker_url_or_fail(url, "marsad schedule")
+        visibility = _duration(visibility_timeout, "--visibility-timeout")
+        publisher = Publisher(url, queue, visibility)
     options = SchedulerOptions(
         db_url=state.db_url,
         config_dir=config.directory.resolve(),
@@ -196,6 +223,7 @@ def schedule(
         health_every=_duration(health_every, "--health-every"),
         digest_every=timedelta(minutes=1) if digests else None,
         log_options=_log_options(),
+        publisher=publisher,
     )
     try:
         daemon = CrawlDaemon(options)
@@ -203,7 +231,16 @@ def schedule(
         code = daemon.run()
     except SchedulerError as exc:
         raise UsageError(str(exc)) from exc
+    finally:
+        if publisher is not None:
+            publisher.close()
     sys.exit(code)
+
+
+def broker_url(explicit: str | None) -> str | None:
+    from crawler.schedule.broker import resolve_broker_url
+
+    return resolve_broker_url(explicit)
 
 
 def _when(value: datetime | str | None) -> str:
@@ -231,7 +268,8 @@ def runs_cmd(state: State, sources: tuple[str, ...], limit: int, fmt: str) -> No
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"Last {len(rows)} run(s)")
-    for column in ("id", "source", "started (UTC)", "secs", "outcome", "pages", "stored", "errors"):
+    columns = ("id", "source", "started (UTC)", "secs", "outcome", "pages", "stored", "errors")
+    for column in (*columns, "host", "pid"):
         table.add_column(column, no_wrap=True)
     table.add_column("summary")
     for row in rows:
@@ -244,6 +282,8 @@ def runs_cmd(state: State, sources: tuple[str, ...], limit: int, fmt: str) -> No
             str(row["pages_fetched"]),
             str(row["articles_stored"]),
             str(row["errors_total"]),
+            row["host"] or "-",
+            "-" if row["pid"] is None else str(row["pid"]),
             (row["error_summary"] or "")[:120],
         )
     console.print(table)

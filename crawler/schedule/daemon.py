@@ -46,12 +46,13 @@ from sqlalchemy.pool import NullPool
 from crawler import db
 from crawler.config import Source
 from crawler.db import CrawlRun
-from crawler.schedule import health, outage, runs
+from crawler.schedule import broker, health, outage, runs, sourcelock
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CRAWL_TIMEOUT = timedelta(hours=1)
 DEFAULT_GRACE = timedelta(seconds=30)
+REAP_EVERY = 5.0  # seconds between looks for runs of dead workers (broker mode)
 MIN_MISFIRE_GRACE = timedelta(hours=1)
 HOST = runs.HOST
 
@@ -197,14 +198,14 @@ def leader_lock(db_url: str) -> LeaderLock:
 
 # --------------------------------------------------------------------------- processes
 
-# Re-exec'd through this guard, the crawl gets SIGTERM when the thread that started it (and
-# so the scheduler) dies: no orphan keeps crawling after a SIGKILLed scheduler.
+# Re-exec'd through this guard, the crawl gets a signal (argv[2]) when the thread that started
+# it (and so the scheduler or worker) dies: no orphan keeps crawling after a SIGKILLed parent.
 _GUARD = (
-    "import ctypes, os, signal, sys\n"
-    "ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)\n"
+    "import ctypes, os, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, int(sys.argv[2]), 0, 0, 0)\n"
     "if os.getppid() != int(sys.argv[1]):\n"
     "    sys.exit(75)\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
+    "os.execv(sys.argv[3], sys.argv[3:])\n"
 )
 
 
@@ -229,10 +230,11 @@ def crawl_env(db_url: str, daemon_id: str) -> dict[str, str]:
     return {**os.environ, db.DB_URL_ENV: db_url, runs.SCHEDULED_BY_ENV: daemon_id}
 
 
-def _guarded(command: list[str]) -> list[str]:
+def guarded_command(command: list[str], deathsig: int = signal.SIGTERM) -> list[str]:
+    """*command* run so that it gets *deathsig* when the calling thread's process dies."""
     if not sys.platform.startswith("linux"):  # the guard needs Linux's prctl
         return command
-    return [sys.executable, "-c", _GUARD, str(os.getpid()), *command]
+    return [sys.executable, "-c", _GUARD, str(os.getpid()), str(int(deathsig)), *command]
 
 
 _alive = runs.pid_alive
@@ -247,7 +249,7 @@ def _is_crawl(pid: int) -> bool:
     return b"crawler" in argv and b"crawl" in argv
 
 
-def _signal_group(pid: int, sig: int) -> None:
+def signal_group(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
 
@@ -271,6 +273,8 @@ class SchedulerOptions:
     health_policy: health.HealthPolicy = field(default_factory=health.HealthPolicy)
     digest_every: timedelta | None = timedelta(minutes=1)  # None: the daemon sends no digests
     log_options: Sequence[str] = ()  # --log-format/--log-file given to every crawl
+    # with a broker, due runs are jobs for `marsad worker`s instead of child processes
+    publisher: broker.Publisher | None = None
 
     def timeout_for(self, source: str) -> timedelta:
         return self.timeouts.get(source, self.crawl_timeout)
@@ -339,6 +343,9 @@ class CrawlDaemon:
         # writes that wait for the database to come back: missed runs, ends of runs
         self._pending: list[Callable[[Session], object]] = []
         self._pending_missed: set[str] = set()  # sources whose due run could not start
+        self._unsent: dict[str, tuple[datetime | None, str]] = {}  # jobs the broker refused
+        self._send_delay = 1.0
+        self._send_at = 0.0
 
     # ---- control
 
@@ -414,12 +421,22 @@ class CrawlDaemon:
     # ---- leadership
 
     def _lead(self, lock: LeaderLock) -> None:
-        logger.info(
-            "leader: scheduler %s schedules %d source(s), at most %d crawl(s) at a time",
-            self.id,
-            len(self.sources),
-            self.options.max_parallel,
-        )
+        publisher = self.options.publisher
+        if publisher is None:
+            logger.info(
+                "leader: scheduler %s schedules %d source(s), at most %d crawl(s) at a time",
+                self.id,
+                len(self.sources),
+                self.options.max_parallel,
+            )
+        else:
+            logger.info(
+                "leader: scheduler %s schedules %d source(s) as jobs on %s (queue %s)",
+                self.id,
+                len(self.sources),
+                broker.safe_broker_url(publisher.url),
+                publisher.queue,
+            )
         self._reap_orphans()
         executor = _DueTimeExecutor(max_workers=len(self.sources) + 1)
         scheduler = BackgroundScheduler(timezone=UTC, executors={"default": executor})
@@ -431,7 +448,7 @@ class CrawlDaemon:
         scheduler.start()
         try:
             self._check_health(list(self.sources.values()))
-            last_health = last_digest = time.monotonic()
+            last_health = last_digest = last_reap = time.monotonic()
             while not self._stop.wait(min(self.options.lock_check, 1.0)):
                 try:
                     held = lock.held()
@@ -446,14 +463,20 @@ class CrawlDaemon:
                     break
                 if self._db.is_down:  # a run met the outage; the lock's connection is fine
                     self._recovered()
+                if publisher is not None:
+                    self._resend()
                 if self._db.is_down:
                     continue
+                if publisher is not None and time.monotonic() - last_reap >= REAP_EVERY:
+                    self._reap_workers()
+                    last_reap = time.monotonic()
                 if time.monotonic() - last_health >= self.options.health_every.total_seconds():
                     self._check_health(list(self.sources.values()))
                     last_health = time.monotonic()
                 every = self.options.digest_every
                 if every is not None and time.monotonic() - last_digest >= every.total_seconds():
-                    self._send_digests(after_crawl=False)
+                    # with workers, crawls end elsewhere: immediate rules run at this check
+                    self._send_digests(after_crawl=publisher is not None)
                     last_digest = time.monotonic()
         finally:
             self._leading.clear()
@@ -581,6 +604,8 @@ class CrawlDaemon:
         with Session(self.engine) as session, session.begin():
             orphans = runs.running_runs(session)
             for run in orphans:
+                if (run.scheduler or "").startswith(sourcelock.WORKER_PREFIX):
+                    continue  # a worker's run: dead only when its source lock is free
                 note = f"the scheduler {run.scheduler} stopped before this crawl ended"
                 if run.host == HOST and run.pid and _alive(run.pid) and _is_crawl(run.pid):
                     logger.warning("%s: stopping orphaned crawl process %d", run.source, run.pid)
@@ -590,6 +615,17 @@ class CrawlDaemon:
                 runs.finish_run(session, run, verdict, exit_code=None)
                 logger.warning("%s: run %d recorded as crashed: %s", run.source, run.id, note)
 
+        if self.options.publisher is not None:
+            self._reap_workers()
+
+    def _reap_workers(self) -> None:
+        """Runs of workers that died (their source lock is free): recorded crashed."""
+        try:
+            sourcelock.reap_dead_runs(self.engine, by=f"scheduler {self.id}")
+        except SQLAlchemyError as exc:
+            if not self._db.check(exc):
+                logger.exception("could not look for runs of dead workers")
+
     def _kill_orphan(self, pid: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
@@ -597,13 +633,21 @@ class CrawlDaemon:
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
         if _alive(pid):
-            _signal_group(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
 
     # ---- one run
 
     def run_source(self, key: str, due: datetime | None) -> None:
+        if self.options.publisher is not None:
+            if self._leading.is_set():
+                trigger = "scheduled"
+                if key in self._overdue:
+                    due, trigger = self._overdue.pop(key)
+                self._enqueue(key, due, trigger)
+                self._log_next_run(key)
+            return
         source = self.sources[key]
         while not self._slots.acquire(timeout=0.5):
             if not self._leading.is_set():
@@ -627,6 +671,63 @@ class CrawlDaemon:
         finally:
             self._slots.release()
 
+    # ---- broker mode
+
+    def _enqueue(self, key: str, due: datetime | None, trigger: str) -> bool:
+        publisher = self.options.publisher
+        assert publisher is not None
+        job = broker.Job(key, due, trigger, datetime.now(UTC))
+        try:
+            job_id = publisher.publish(job)
+        except broker.BrokerUnreachable as exc:
+            with self._lock:
+                first = not self._unsent
+                self._unsent[key] = (due, trigger)
+                if first:
+                    self._send_at = time.monotonic() + self._send_delay
+            logger.warning(
+                "%s: could not enqueue the run due at %s: %s; it is kept and sent when the "
+                "broker answers (retried with backoff)",
+                key,
+                (due or job.enqueued_at).isoformat(timespec="seconds"),
+                exc,
+            )
+            return False
+        logger.info(
+            "%s: enqueued job %s (%s, due %s)",
+            key,
+            job_id,
+            trigger,
+            (due or job.enqueued_at).isoformat(timespec="seconds"),
+        )
+        return True
+
+    def _resend(self) -> None:
+        """Jobs the broker refused, sent again with capped backoff (1 s .. 60 s)."""
+        with self._lock:
+            if not self._unsent or time.monotonic() < self._send_at:
+                return
+            unsent, self._unsent = self._unsent, {}
+        sent = 0
+        for key, (due, trigger) in sorted(unsent.items()):
+            if key in self._unsent:  # a newer due run of the source was kept meanwhile
+                continue
+            if self._enqueue(key, due, trigger):
+                sent += 1
+        with self._lock:
+            if self._unsent:
+                self._send_delay = min(self._send_delay * 2, 60.0)
+                self._send_at = time.monotonic() + self._send_delay
+                logger.warning(
+                    "broker still unreachable: %d job(s) waiting, next try in %gs",
+                    len(self._unsent),
+                    self._send_delay,
+                )
+            else:
+                if sent:
+                    logger.info("broker reachable again: %d waiting job(s) enqueued", sent)
+                self._send_delay = 1.0
+
     def _log_next_run(self, key: str) -> None:
         """When the job fires next: one period on, never "now" again (missed slots coalesce)."""
         scheduler = self._scheduler
@@ -641,7 +742,7 @@ class CrawlDaemon:
         )
         started = datetime.now(UTC)
         proc = subprocess.Popen(
-            _guarded(command),
+            guarded_command(command),
             env=crawl_env(options.db_url, self.id),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -665,7 +766,7 @@ class CrawlDaemon:
                 run.pid = proc.pid
                 run_id = run.id
         except Exception as exc:
-            _signal_group(proc.pid, signal.SIGKILL)
+            signal_group(proc.pid, signal.SIGKILL)
             proc.communicate()
             with self._lock:
                 self._children.pop(source.key, None)
@@ -766,10 +867,10 @@ class CrawlDaemon:
                     proc.send_signal(signal.SIGTERM)
             if termed_at is not None and (now - termed_at >= grace or self._force):
                 logger.warning("pid %d: still running after SIGTERM; killing it", proc.pid)
-                _signal_group(proc.pid, signal.SIGKILL)
+                signal_group(proc.pid, signal.SIGKILL)
                 out, err = proc.communicate()
                 break
-        _signal_group(proc.pid, signal.SIGKILL)  # helper processes left in its group
+        signal_group(proc.pid, signal.SIGKILL)  # helper processes left in its group
         return runs.ProcessResult(proc.returncode, out or "", err or "", timed_out, interrupted)
 
     def _relay(self, stderr: str) -> None:

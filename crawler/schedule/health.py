@@ -85,7 +85,9 @@ def assess_source(
     if history:
         health.last_run_at = as_utc(history[0].started_at)
         health.last_outcome = history[0].outcome
-    scheduled = [r for r in history if r.trigger != runs.MANUAL and r.outcome != runs.MISSED]
+    scheduled = [
+        r for r in history if r.trigger != runs.MANUAL and r.outcome not in runs.NEVER_STARTED
+    ]
     if scheduled:
         health.next_due = source.schedule.next_due(as_utc(scheduled[0].started_at), now)
     finished = [r for r in history if r.outcome not in runs.NOT_JUDGED]

@@ -33,12 +33,16 @@ TIMED_OUT = "timed_out"
 INTERRUPTED = "interrupted"
 CRASHED = "crashed"
 MISSED = "missed"  # due, but could not start (the database was unreachable): never ran
+#: a worker's job found its source locked by another run (a duplicated or redelivered job)
+SKIPPED_DUPLICATE = "skipped_duplicate"
+#: recorded rows that were never a crawl: they do not count as a source's last start
+NEVER_STARTED = frozenset({MISSED, SKIPPED_DUPLICATE})
 #: outcomes that count against a source's health (interrupted is our doing, not the site's)
 FAILURES = frozenset({FAILED, TIMED_OUT})
 #: outcomes that say nothing about the site: not failures, not successes. A crashed run died
 #: with its scheduler or its crawl process (recorded by the next leader, or killed by a signal
 #: from outside): our machine's fault, not the source's, so it never flags a source failing.
-NOT_JUDGED = frozenset({RUNNING, INTERRUPTED, MISSED, CRASHED})
+NOT_JUDGED = frozenset({RUNNING, INTERRUPTED, MISSED, CRASHED, SKIPPED_DUPLICATE})
 
 MANUAL = "manual"  # trigger of a `marsad crawl` run; the scheduler's are scheduled|overdue|first
 #: set by the scheduler in its crawl processes' environment: their runs are recorded by it
@@ -227,11 +231,11 @@ def last_started(session: Session, sources: Iterable[str] | None = None) -> dict
     """Latest start of a scheduled run per source: what the next due time counts from.
 
     Any attempt counts (a failed run is a run), but not a manual `marsad crawl` (it does not
-    shift the schedule) nor a run that was missed (it never started: the source is overdue).
+    shift the schedule) nor a run that was missed or skipped as a duplicate (it never started).
     """
     query = (
         select(CrawlRun.source, func.max(CrawlRun.started_at))
-        .where(CrawlRun.trigger != MANUAL, CrawlRun.outcome != MISSED)
+        .where(CrawlRun.trigger != MANUAL, CrawlRun.outcome.not_in(NEVER_STARTED))
         .group_by(CrawlRun.source)
     )
     if sources is not None:
@@ -274,6 +278,8 @@ def run_to_dict(run: CrawlRun) -> dict[str, Any]:
         "errors": dict(run.errors or {}),
         "error_summary": run.error_summary,
         "scheduler": run.scheduler,
+        "host": run.host,
+        "pid": run.pid,
     }
 
 

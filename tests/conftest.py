@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
+from crawler.crawl.run import LOCAL_SETTINGS
 from crawler.sample_site import SampleSite, serve_sample_site
 from tests.own_postgres import OwnPostgres, pg_bin
 
@@ -79,3 +80,30 @@ def own_postgres() -> Iterator[OwnPostgres]:
         yield server
     finally:
         server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def crawled_collection(
+    site: SampleSite, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, str]:
+    """(database URL, config folder) of a SQLite collection made by a real `marsad crawl` of the
+    sample site (Arabic, French and English outlets, syndicated stories, tagged topics); shared
+    by the read-only web tests."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder = tmp_path_factory.mktemp("collection")
+    config = folder / "config"
+    site.write_config(config, topics_from=Path(__file__).resolve().parents[1] / "config")
+    db_url = f"sqlite:///{folder / 'marsad.db'}"
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", "--config", str(config), "--db", db_url, "crawl"]
+        + [f"-s{key}={value}" for key, value in LOCAL_SETTINGS.items()],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return db_url, str(config)

@@ -136,7 +136,9 @@ MAY_IMPORT: dict[str, set[str]] = {
         "tagging",
         "text",
         "timespec",
+        "web",
     },
+    "web": {"config", "db", "search", "text", "timespec"},
     "__main__": {"cli"},
 }
 

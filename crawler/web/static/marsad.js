@@ -1,0 +1,2 @@
+// Marsad web page: progressive enhancement only; every page works without it.
+"use strict";

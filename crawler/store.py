@@ -112,6 +112,7 @@ _ARTICLE_FOR_UPDATE = (
         _ARTICLES.c.text,
         _ARTICLES.c.content_hash,
         _ARTICLES.c.published_at,
+        _ARTICLES.c.published_offset,
         _ARTICLES.c.fetched_at,
         _ARTICLES.c.source,
         _ARTICLES.c.story_id,
@@ -165,7 +166,16 @@ RETRIES = 20
 #: ``articles`` columns an update never changes: the article's identity, where and when it was
 #: first published (the story's canonical copy and first date rest on it), its story.
 KEPT_ON_UPDATE = frozenset(
-    {"source", "url", "url_key", "url_hash", "published_at", "date_source", "story_id"}
+    {
+        "source",
+        "url",
+        "url_key",
+        "url_hash",
+        "published_at",
+        "published_offset",
+        "date_source",
+        "story_id",
+    }
 )
 #: ``articles`` columns an update changes only when the new page has a value: a refetch that
 #: lost the byline or the categories keeps the stored ones.
@@ -211,6 +221,7 @@ def article_rows(item: ArticleItem) -> ArticleRows:
         "text_norm": item.text_norm,
         "author": extracted.author,
         "published_at": extracted.published,
+        "published_offset": extracted.published_offset,
         "date_source": extracted.date_source,
         "language": extracted.language,
         "description": extracted.description,
@@ -398,6 +409,7 @@ class ArticleStore:
                 "text": current.text,
                 "content_hash": current.content_hash,
                 "published_at": current.published_at,
+                "published_offset": current.published_offset,
                 "fetched_at": current.fetched_at,
             },
         )

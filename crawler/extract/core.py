@@ -3,8 +3,11 @@
 The only module of Marsad that imports trafilatura. Pure functions: no Scrapy, no database, no
 network, no clock except to refuse dates in the future. trafilatura finds the body; this module
 adds what a news monitor needs on top: clean titles and bylines, a publication date that is never
-the crawl time (page > feed > sitemap > None), the page language, the canonical URL, and the
-rejection of pages that are not articles (listings, tag/author archives, near-empty pages).
+the crawl time (page > feed > sitemap > None) kept in the publisher's own UTC offset
+(``published`` is aware in that offset, ``published_offset`` its minutes, None when the page
+gave a time without offset and the source has no ``timezone``), the page language, the
+canonical URL, and the rejection of pages that are not articles (listings, tag/author
+archives, near-empty pages).
 
 The pure helpers live in sibling modules that import neither trafilatura nor htmldate:
 signals (what the page says about itself), urls (canonical URL), meta (title, byline, date,
@@ -17,8 +20,10 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from htmldate import find_date
 from lxml import html as lxml_html
@@ -27,17 +32,17 @@ from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 
 from crawler.extract.cleanup import clean_body, prune_boilerplate
+from crawler.extract.dates import PageDate, parse_date
 from crawler.extract.kind import Rejected, link_stats, looks_like_html, rejection
 from crawler.extract.meta import (
     clean_author,
     clean_title,
     detect_language,
+    hinted_date,
     lang_code,
     now,
     page_date,
-    parse_date,
     site_tokens,
-    to_utc,
 )
 from crawler.extract.signals import is_article_page, read_signals
 from crawler.extract.urls import join_url, resolve_url
@@ -56,6 +61,9 @@ class PageHints:
     sitemap_date: datetime | None = None
     feed_title: str | None = None
     source_lang: str | None = None
+    source_name: str | None = None  # the source's configured name (a site name in titles)
+    timezone: str | None = None  # the source's IANA zone, for times printed without offset
+    fetched_at: datetime | None = None  # relative dates ("منذ ساعتين") count back from it
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ class Extracted:
     image: str | None
     categories: tuple[str, ...]
     tags: tuple[str, ...]
+    # the publisher's offset from UTC in minutes at ``published`` (None: not known)
+    published_offset: int | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,7 +94,9 @@ _RETRY_RATIO = 3.0  # ... and keep its text when this many times longer (or ours
 _EXTENSIVE_DATES = True  # htmldate's guesses from free text: only as a last, guarded resort
 
 
-def _guessed_date(tree: lxml_html.HtmlElement, url: str | None) -> tuple[datetime, str] | None:
+def _guessed_date(
+    tree: lxml_html.HtmlElement, url: str | None, zone: tzinfo | None
+) -> PageDate | None:
     """htmldate's extensive (free-text) search, refused when it lands on the crawl day: news
     pages print today's date in their header, and htmldate falls back to it."""
     try:
@@ -98,12 +110,24 @@ def _guessed_date(tree: lxml_html.HtmlElement, url: str | None) -> tuple[datetim
     except Exception:  # htmldate is best effort
         logger.debug("htmldate failed", exc_info=True)
         return None
-    parsed = parse_date(day)
-    if parsed is None or abs(parsed[0] - now()) < timedelta(days=2):
+    parsed = parse_date(day, zone)
+    if parsed is None or abs(parsed.when - now()) < timedelta(days=2):
         return None  # the crawl day, or a "today" printed in the page header
-    if (parsed[0].month, parsed[0].day) == (1, 1):
+    if (parsed.when.month, parsed.when.day) == (1, 1):
         return None  # a bare year (copyright line, "2024" in a headline) read as January 1st
     return parsed
+
+
+@lru_cache(maxsize=64)
+def zone_named(name: str | None) -> tzinfo | None:
+    """The IANA zone *name* (validated when the configuration loads), None when unknown."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("unknown time zone %r: times without offset are kept as written", name)
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,7 +175,7 @@ def extract(
     html: str, url: str | None = None, hints: PageHints | None = None, min_chars: int = MIN_CHARS
 ) -> Extracted | Rejected:
     """Extract one article from decoded HTML, or say why the page is not one."""
-    result, rejected, _ = _extract(html, url, hints, min_chars)
+    result, rejected = _extract(html, url, hints, min_chars)
     if rejected is not None:
         return rejected
     assert result is not None
@@ -160,18 +184,17 @@ def extract(
 
 def _extract(
     html: str, url: str | None, hints: PageHints | None, min_chars: int
-) -> tuple[Extracted | None, Rejected | None, str | None]:
-    """What would be extracted, the rejection if any, and the publication day as written on
-    the page (before conversion to UTC). The benchmark reports all three."""
+) -> tuple[Extracted | None, Rejected | None]:
+    """What would be extracted, and the rejection if any (the benchmark scores both)."""
     hints = hints or PageHints()
     if not looks_like_html(html):
-        return None, Rejected("not_html", "no HTML markup found"), None
+        return None, Rejected("not_html", "no HTML markup found")
     try:
         tree = load_html(_CONTROL_REFS.sub(" ", html))
     except Exception as err:  # lxml can fail on exotic input
-        return None, Rejected("not_html", f"unparseable: {err}"), None
+        return None, Rejected("not_html", f"unparseable: {err}")
     if tree is None:
-        return None, Rejected("not_html", "unparseable HTML"), None
+        return None, Rejected("not_html", "unparseable HTML")
     sig = read_signals(tree)
     page_url = resolve_url(sig, url)
     article = is_article_page(sig)
@@ -193,21 +216,26 @@ def _extract(
     headings = (doc.title,) if doc is not None else ()
     rejected = rejection(sig, article, url, page_url, text, links, min_chars, headings)
 
-    site = site_tokens(sig, doc.sitename if doc else None, page_url or url)
-    title = clean_title((doc.title if doc else None) or sig.og_title, site, sig.h1)
+    raw_title = (doc.title if doc else None) or sig.og_title
+    guessed = doc.sitename if doc else None
+    site = site_tokens(sig, page_url or url, hints.source_name, guessed, raw_title)
+    title = clean_title(raw_title, site, sig.h1)
     if not title and hints.feed_title:
         title = hints.feed_title.strip()
 
     authors = (doc.author if doc else None) or "; ".join(sig.ld_authors) or None
-    dated = page_date(sig, doc.date if doc else None, page_url or url)
+    zone = zone_named(hints.timezone)
+    reference = hints.fetched_at or now()
+    dated = page_date(sig, doc.date if doc else None, page_url or url, zone, reference)
     if dated is None and _EXTENSIVE_DATES and not (sig.ld_dates or sig.meta_dates):
-        dated = _guessed_date(tree, page_url or url)
-    published, local_day = dated if dated else (None, None)
-    source: str | None = "page" if published else None
-    if published is None and hints.feed_date is not None:
-        published, source = to_utc(hints.feed_date), "feed"
-    if published is None and hints.sitemap_date is not None:
-        published, source = to_utc(hints.sitemap_date), "sitemap"
+        dated = _guessed_date(tree, page_url or url, zone)
+    source: str | None = None
+    if dated is not None:
+        source = "relative" if dated.relative else "page"
+    elif hints.feed_date is not None:
+        dated, source = hinted_date(hints.feed_date, zone), "feed"
+    elif hints.sitemap_date is not None:
+        dated, source = hinted_date(hints.sitemap_date, zone), "sitemap"
 
     declared = lang_code(sig.html_lang) or lang_code(sig.ld_lang)
     language = detect_language(declared, text, lang_code(hints.source_lang))
@@ -217,15 +245,16 @@ def _extract(
         title=title,
         text=text,
         author=clean_author(authors),
-        published=published,
+        published=dated.when if dated else None,
         date_source=source,
         language=language,
         description=(doc.description if doc else None) or None,
         image=join_url(page_url, doc.image) if doc and doc.image else None,
         categories=tuple(doc.categories or ()) if doc else (),
         tags=tuple(doc.tags or ()) if doc else (),
+        published_offset=dated.offset if dated else None,
     )
-    return result, rejected, local_day
+    return result, rejected
 
 
 def extract_bytes(

@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
-from dateutil import parser as dateparser
-
+from crawler.extract.dates import PageDate, parse_date, parse_human_date, with_zone
 from crawler.extract.signals import PageSignals
 from crawler.extract.urls import split_url
 
@@ -26,40 +24,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-_FULL_DATE = re.compile(
-    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}|\d{4}/\d{1,2}/\d{1,2}|\d{8}|"
-    r"\d{1,2}\s+[A-Za-z]{3,}\.?\s+\d{4}|[A-Za-z]{3,}\.?\s+\d{1,2},?\s+\d{4}"
-)
-
-
-def parse_date(value: str | None) -> tuple[datetime, str] | None:
-    """(UTC datetime, calendar day as written on the page) or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if not _FULL_DATE.search(value):
-        return None  # a bare year or month is not a publication date
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # dateutil warns about unknown zone names ("IST")
-        try:
-            parsed = dateparser.isoparse(value)
-        except (ValueError, OverflowError):
-            try:
-                parsed = dateparser.parse(value, fuzzy=False)
-            except (ValueError, OverflowError, TypeError):
-                return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    local_day = parsed.date().isoformat()
-    try:
-        parsed = parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-    if parsed.year < 1995 or parsed > now() + timedelta(days=1):
-        return None
-    return parsed, local_day
-
-
 def to_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -68,22 +32,76 @@ def to_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
+def hinted_date(value: datetime, zone: tzinfo | None) -> PageDate:
+    """A feed or sitemap date: its own offset, else the source's zone, else UTC (offset
+    unknown)."""
+    return with_zone(value, zone)
+
+
+_NEAR = timedelta(days=2)
+_MAX_OFFSET = timedelta(hours=14)
+
+
 def page_date(
-    sig: PageSignals, htmldate_day: str | None, url: str | None
-) -> tuple[datetime, str] | None:
-    """Publication time from the page: explicit article metadata (with its time) first,
-    htmldate's day (markup, JSON, URL; no free-text guessing) otherwise."""
-    raw = sig.ld_dates + sig.meta_dates
-    explicit = [d for d in map(parse_date, raw) if d]
+    sig: PageSignals,
+    htmldate_day: str | None,
+    url: str | None,
+    zone: tzinfo | None = None,
+    reference: datetime | None = None,
+) -> PageDate | None:
+    """Publication time from the page, in the publisher's offset: explicit article metadata
+    (with its time) first, htmldate's day (markup, JSON, URL; no free-text guessing) next,
+    then the date line printed for readers (absolute or relative to *reference*)."""
+    reference = reference or now()
+    explicit = [
+        d for d in (parse_date(v, zone, reference) for v in sig.ld_dates + sig.meta_dates) if d
+    ]
     if explicit:
-        return explicit[0]
-    found = parse_date(htmldate_day) if htmldate_day else None
-    recent = found is not None and abs(found[0] - now()) < timedelta(days=2)
-    if found is not None and recent and not _url_has_day(url, found[0]):
+        return _in_publisher_offset(explicit[0], sig, zone)
+    found = parse_date(htmldate_day, zone, reference) if htmldate_day else None
+    recent = found is not None and abs(found.when - reference) < _NEAR
+    if found is not None and recent and not _url_has_day(url, found.when):
         # htmldate read "today" from the page (news sites print the current date in their
         # header): only trust it when the URL itself carries that day
+        found = None
+    lines = [d for d in (parse_date(v, zone, reference, human=True) for v in sig.date_lines) if d]
+    if found is not None:
+        # the printed line of the same day gives the time of day htmldate's day lacks
+        same_day = [d for d in lines if d.day == found.day and not d.relative]
+        return same_day[0] if same_day else found
+    return lines[0] if lines else None
+
+
+def _in_publisher_offset(dated: PageDate, sig: PageSignals, zone: tzinfo | None) -> PageDate:
+    """A UTC time from the page's metadata, in the publisher's offset when the page also prints
+    the same instant in local time (``<time datetime="2023-11-08 23:30:59">`` or "November 8,
+    2023 at 11:30 p.m." beside ``2023-11-09T05:30:59Z``), or else in the source's zone. A
+    time with a non-zero offset, or without any, is kept as the page gives it."""
+    if dated.offset != 0:
+        return dated
+    utc_wall = dated.when.replace(tzinfo=None)
+    for values in (sig.ld_dates + sig.meta_dates, sig.time_values, sig.date_lines):
+        # the first printed time only: later ones belong to related articles as often as not
+        local = next((t for t in map(_local_wall_time, values) if t is not None), None)
+        if local is None:
+            continue
+        gap = local - utc_wall
+        half_hours = round(gap / timedelta(minutes=30))
+        offset = timedelta(minutes=30) * half_hours
+        exact = abs(gap - offset) < timedelta(minutes=1)
+        if half_hours and abs(offset) <= _MAX_OFFSET and exact:
+            return with_zone(dated.when.astimezone(timezone(offset)), None)
+    if zone is not None:
+        return with_zone(dated.when.astimezone(zone), None)
+    return dated
+
+
+def _local_wall_time(value: str) -> datetime | None:
+    """A wall-clock time written without offset (a local time), with its minutes."""
+    found = parse_human_date(value)
+    if found is None or not found[1] or found[0].tzinfo is not None:
         return None
-    return found
+    return found[0]
 
 
 def _url_has_day(url: str | None, day: datetime) -> bool:
@@ -99,16 +117,41 @@ def _url_has_day(url: str | None, day: datetime) -> bool:
 # titles and authors
 
 _TITLE_SEPARATORS = re.compile(r"\s+(?:[|\-–—:·•»«/]|::)\s+")
+_DANGLING = re.compile(r"^(?:[|\-–—·•]\s+)+|(?:\s+[|\-–—·•])+$")
+# labels of a host name that name no site: hosts, public suffixes, language subdomains
+_HOST_NOISE = frozenset({"www", "m", "amp", "mobile", "com", "net", "org", "co", "gov", "info"})
 
 
-def site_tokens(sig: PageSignals, sitename: str | None, url: str | None) -> set[str]:
-    names = {n for n in (sig.site_name, sitename) if n}
+def site_tokens(
+    sig: PageSignals,
+    url: str | None,
+    source_name: str | None = None,
+    guessed: str | None = None,
+    title: str | None = None,
+) -> set[str]:
+    """Folded names the site really goes by: og:site_name (or application-name), the source's
+    configured name, and the labels of its domain; trafilatura's site name (*guessed*) only
+    when it is one whole segment of *title*: its guess is the whole ``<title>``, or a run of its
+    segments, when the title holds a dotted number or a domain-like word."""
+    names = {n for n in (sig.site_name, source_name) if n}
+    if guessed and title and _is_one_segment(guessed, title):
+        names.add(guessed)
     split = split_url(url)
     host = split.hostname if split is not None else None
     if host:
-        parts = [p for p in host.split(".") if p not in {"www", "m", "amp", "com", "net", "org"}]
-        names.update(parts[:-1] or parts)
+        labels = host.lower().split(".")
+        labels = labels[:-1] if len(labels) > 1 else labels  # the top-level domain
+        names.update(label for label in labels if label not in _HOST_NOISE and len(label) >= 3)
     return {fold(n) for n in names if fold(n)}
+
+
+def _is_one_segment(name: str, title: str) -> bool:
+    parts = [fold(p) for p in _TITLE_SEPARATORS.split(" ".join(title.split()))]
+    return (
+        len(parts) > 1
+        and fold(name) in parts[1:] + parts[:1]
+        and not _TITLE_SEPARATORS.search(name)
+    )
 
 
 def fold(text: str) -> str:
@@ -118,23 +161,52 @@ def fold(text: str) -> str:
 
 
 def clean_title(title: str | None, site: set[str], h1: str | None = None) -> str:
+    """The headline: *title* without the segments that name the site.
+
+    A segment is dropped only when it is one of the *site* names (see site_tokens), and never
+    when it opens the ``<h1>``; a title made of the ``<h1>`` plus other segments is the
+    ``<h1>``. Works without a URL or a source (an empty *site*)."""
+    headline = " ".join((h1 or "").split())
     if not title:
-        return (h1 or "").strip()
+        return headline
     title = " ".join(title.split())
+    if len(headline) >= 10 and (_segments_hold(title, headline) or _tail_only(title, headline)):
+        return headline
     parts = _TITLE_SEPARATORS.split(title)
-    if len(parts) > 1:
-        # drop leading/trailing segments naming the site
-        while len(parts) > 1 and _is_site(parts[-1], site):
-            parts.pop()
-        while len(parts) > 1 and _is_site(parts[0], site):
-            parts.pop(0)
-        if len(parts) < len(_TITLE_SEPARATORS.split(title)):
-            # rebuild with the original separators for the kept span
-            kept = _rejoin(title, parts)
-            title = kept or title
-    if h1 and len(h1) >= 10 and title.startswith(h1) and len(title) - len(h1) < 40:
-        title = h1
-    return title.strip(" -|–—:")
+    if len(parts) > 1 and site:
+        opening = fold(headline)
+        if any(opening.startswith(name) for name in site if len(name) >= 4 or name == opening):
+            opening = ""  # the <h1> is the site's logo, not the headline
+        kept = list(parts)
+        while len(kept) > 1 and _is_site(kept[-1], site, opening):
+            kept.pop()
+        while len(kept) > 1 and _is_site(kept[0], site, opening):
+            kept.pop(0)
+        if len(kept) < len(parts):
+            title = _rejoin(title, kept) or title
+    return _DANGLING.sub("", title).strip()
+
+
+def _segments_hold(title: str, headline: str) -> bool:
+    """True when *headline* is the whole title or a run of its segments (the rest being short:
+    a site name, a section), so the title adds nothing to it."""
+    if title == headline:
+        return True
+    for start in (m.end() for m in _TITLE_SEPARATORS.finditer(title)):
+        if title.startswith(headline, start):
+            rest = title[start + len(headline) :]
+            if not rest or _TITLE_SEPARATORS.match(rest):
+                return len(title) - len(headline) < 60
+    if title.startswith(headline):
+        rest = title[len(headline) :]
+        return bool(_TITLE_SEPARATORS.match(rest)) and len(rest) < 60
+    return False
+
+
+def _tail_only(title: str, headline: str) -> bool:
+    """The title is the headline and a short tail set off by punctuation ("* Site * by X")."""
+    rest = title[len(headline) :].lstrip() if title.startswith(headline) else ""
+    return bool(rest) and not rest[0].isalnum() and len(rest) < 40
 
 
 def _rejoin(title: str, parts: list[str]) -> str:
@@ -143,13 +215,20 @@ def _rejoin(title: str, parts: list[str]) -> str:
     return title[start:end] if start >= 0 and end > start else ""
 
 
-def _is_site(segment: str, site: set[str]) -> bool:
+def _is_site(segment: str, site: set[str], opening: str) -> bool:
     folded = fold(segment)
     if not folded:
-        return True
-    if folded in site:
-        return True
-    return any(len(s) >= 4 and (folded.startswith(s) or s.startswith(folded)) for s in site if s)
+        return True  # punctuation only
+    if opening and opening.startswith(folded):
+        return False  # it opens the headline: part of it
+    for name in site:
+        if folded == name:
+            return True
+        if len(name) >= 4 and folded.startswith(name) and len(folded) <= len(name) + 12:
+            return True  # "Hespress FR", "Le360 Sport"
+        if len(folded) >= 4 and name.startswith(folded) and len(folded) * 5 >= len(name) * 3:
+            return True  # "Hespress" for the site "Hespress Français"
+    return False
 
 
 _BYLINE_PREFIX = re.compile(

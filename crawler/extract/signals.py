@@ -44,6 +44,10 @@ class PageSignals:
     ld_authors: list[str] = field(default_factory=list)
     ld_lang: str | None = None
     page_classes: frozenset[str] = frozenset()
+    # the article's date as printed for readers ("الأحد 1 ديسمبر 2024 - 02:00 م", "il y a 3
+    # heures") and the datetime attributes of <time> elements, in page order, bounded
+    date_lines: list[str] = field(default_factory=list)
+    time_values: list[str] = field(default_factory=list)
 
 
 _PUBLISHED_META = (
@@ -149,6 +153,7 @@ def read_signals(tree: lxml_html.HtmlElement) -> PageSignals:
     h1 = tree.find(".//h1")
     if h1 is not None:
         sig.h1 = " ".join(h1.text_content().split()) or None
+    _read_date_lines(tree, sig)
     for script in tree.iterfind(".//script[@type]"):
         if "ld+json" not in (script.get("type") or "").lower():
             continue
@@ -172,6 +177,57 @@ def read_signals(tree: lxml_html.HtmlElement) -> PageSignals:
                 if isinstance(node.get("inLanguage"), str) and not sig.ld_lang:
                     sig.ld_lang = node["inLanguage"]
     return sig
+
+
+_DATE_HOLDER = re.compile(r"date|time|publi|posted|byline|تاريخ", re.I)
+_NOT_PUBLISHED = re.compile(
+    r"updat|modif|today|current|clock|weather|widget|timer|live|comment", re.I
+)
+_OUTSIDE_ARTICLE = frozenset({"nav", "aside"})
+MAX_DATE_LINES = 12
+MAX_DATE_LINE_CHARS = 120
+
+
+def _outside_article(el: lxml_html.HtmlElement) -> bool:
+    """In the site's navigation or sidebar, or in a page header or footer outside any article
+    (where sites print today's date); an article's own header and footer hold its date."""
+    tags = {a.tag for a in el.iterancestors() if isinstance(a.tag, str)}
+    if tags & _OUTSIDE_ARTICLE:
+        return True
+    return bool(tags & {"header", "footer"}) and not tags & {"article", "main"}
+
+
+def _read_date_lines(tree: lxml_html.HtmlElement, sig: PageSignals) -> None:
+    for el in tree.iter():
+        if len(sig.date_lines) >= MAX_DATE_LINES and len(sig.time_values) >= MAX_DATE_LINES:
+            return
+        if not isinstance(el.tag, str):
+            continue
+        marks = " ".join(el.get(k) or "" for k in ("class", "id", "itemprop"))
+        is_time = el.tag == "time"
+        if not is_time and not _DATE_HOLDER.search(marks):
+            continue
+        if _NOT_PUBLISHED.search(marks) or _outside_article(el):
+            continue
+        if is_time and el.get("datetime") and len(sig.time_values) < MAX_DATE_LINES:
+            sig.time_values.append(el.get("datetime", "").strip()[:MAX_DATE_LINE_CHARS])
+        text = _short_text(el, MAX_DATE_LINE_CHARS)
+        if text and len(text) >= 6 and len(sig.date_lines) < MAX_DATE_LINES:
+            sig.date_lines.append(text)
+
+
+def _short_text(el: lxml_html.HtmlElement, limit: int) -> str | None:
+    """The element's text, or None when longer than *limit* (read lazily: a container holding
+    the whole article costs no more than its first pieces)."""
+    pieces: list[str] = []
+    length = 0
+    for piece in el.itertext():
+        pieces.append(piece)
+        length += len(piece)
+        if length > 3 * limit:
+            return None
+    text = " ".join("".join(pieces).split())
+    return text if len(text) <= limit else None
 
 
 def is_article_page(sig: PageSignals) -> bool:

@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawler.config.checks import (
     LANG_ALIASES,
@@ -101,6 +102,7 @@ _SOURCE_FIELDS = (
     "enabled",
     "max_age_days",
     "encoding",
+    "timezone",
 )
 _DEFAULTS_FIELDS = tuple(f for f in _SOURCE_FIELDS if f not in ("name", "lang"))
 
@@ -123,6 +125,8 @@ class Source:
     enabled: bool
     max_age_days: int | None
     encoding: str | None
+    # IANA zone of the publisher, for pages that print a time without offset
+    timezone: str | None = None
 
     @property
     def interval(self) -> timedelta | None:
@@ -528,6 +532,18 @@ class _SourceChecker:
                 "or remove the key",
             ) from None
 
+    def timezone(self, value: Any) -> str | None:
+        if value is MISSING:
+            return None
+        fix = "write an IANA zone name such as timezone = 'Africa/Casablanca', or remove the key"
+        if not isinstance(value, str) or not value.strip():
+            raise self.err("timezone", value, "expected a time zone name", fix)
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.err("timezone", value, "unknown time zone", fix) from None
+        return value.strip()
+
 
 def _check_schedule_pair(table: Mapping[str, Any], file: str, prefix: str) -> None:
     if "interval" in table and "cron" in table:
@@ -602,6 +618,7 @@ def _parse_source(
         enabled=c.boolean("enabled", get("enabled"), True),
         max_age_days=c.max_age_days(get("max_age_days")),
         encoding=c.encoding(get("encoding")),
+        timezone=c.timezone(get("timezone")),
     )
 
 
@@ -637,6 +654,8 @@ def _validate_defaults(defaults: Mapping[str, Any], file: str) -> None:
             c.max_age_days(value)
         elif field == "encoding":
             c.encoding(value)
+        elif field == "timezone":
+            c.timezone(value)
 
 
 def parse_sources(data: Mapping, file: str = SOURCES_FILE) -> tuple[Source, ...]:

@@ -7,7 +7,7 @@ import logging
 import os
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -524,6 +524,16 @@ def stored_article_fetched(conn: Session | Connection, key: str) -> tuple[int, d
 def as_utc(value: datetime) -> datetime:
     """SQLite hands timezone-aware columns back naive (they were stored as UTC)."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def publisher_time(published_at: datetime, offset: int | None) -> datetime:
+    """The publisher's local time of a stored instant (``published_at`` is UTC,
+    ``published_offset`` minutes east of UTC); UTC when the offset is unknown. Its first ten
+    characters in ISO form are the publisher's day. Every output of a published date uses it."""
+    instant = as_utc(published_at)
+    if not offset:
+        return instant
+    return instant.astimezone(timezone(timedelta(minutes=offset)))
 
 
 _engines: dict[str, Engine] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -243,7 +244,12 @@ class NewsSpider(scrapy.Spider):
             requested_urls=tuple(response.meta.get("redirect_urls", ())),
             body=response.body,
             content_type=content_type.decode("latin-1") if content_type else None,
-            hints=response.meta.get(HINTS_META) or PageHints(source_lang=source.lang),
+            hints=replace(
+                response.meta.get(HINTS_META) or PageHints(source_lang=source.lang),
+                source_name=source.name,
+                timezone=source.timezone,
+                fetched_at=datetime.now(UTC),
+            ),
             forced_encoding=source.encoding,
         )
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, RowMapping, func, or_, select
 from sqlalchemy.orm import Session
 
-from crawler.db import Article, ArticleRaw, ArticleTopic, as_utc
+from crawler.db import Article, ArticleRaw, ArticleTopic, as_utc, publisher_time
 from crawler.search.index import AnySelect, IndexQuery, OverBudget, index_for
 from crawler.search.query import Node, parse_query
 
@@ -100,8 +100,9 @@ def _matching_node(
     return _apply_filters(stmt, filters), matched.rank
 
 
-def _iso(value: datetime | None) -> str | None:
-    return as_utc(value).isoformat() if value is not None else None
+def _iso(value: datetime | None, offset: int | None = None) -> str | None:
+    """ISO 8601; a publication time in the publisher's offset (``published_offset``)."""
+    return publisher_time(value, offset).isoformat() if value is not None else None
 
 
 def _topics_for(session: Session, ids: Sequence[int]) -> dict[int, dict[str, float]]:
@@ -120,6 +121,7 @@ def _topics_for(session: Session, ids: Sequence[int]) -> dict[int, dict[str, flo
 _LIST_COLUMNS = (
     Article.id,
     Article.published_at,
+    Article.published_offset,
     Article.fetched_at,
     Article.source,
     Article.language,
@@ -136,8 +138,10 @@ def search(
     limit: int = 50,
     sort: str = "relevance",
     collapse_stories: bool = False,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Matching articles (all, with an empty query), best or newest first, as plain dicts.
+    """Matching articles (all, with an empty query), best or newest first, as plain dicts;
+    *offset* skips that many first (a page of results: the plans read about offset + limit).
 
     With *collapse_stories*, one article per story (the best-ranked copy) with its ``copies``.
     Raises QuerySyntaxError for a malformed query.
@@ -146,7 +150,7 @@ def search(
         raise ValueError(f"sort must be one of {SORTS}, not {sort!r}")
     columns = [*_LIST_COLUMNS, Article.story_id]
     if query and query.strip() and not collapse_stories:
-        top = _top(session, parse_query(query), filters, columns, limit, sort)
+        top = _top(session, parse_query(query), filters, columns, offset + limit, sort)[offset:]
         topics = _topics_for(session, [row["id"] for row in top])
         return [_list_row(row, topics[row["id"]]) for row in top]
     stmt, rank = _matching(session, query, filters, columns)
@@ -175,13 +179,13 @@ def search(
             )
         else:
             outer = outer.order_by(numbered.c.sort_when.desc().nulls_last(), numbered.c.id.desc())
-        rows = session.execute(outer.limit(limit)).mappings().all()
+        rows = session.execute(outer.limit(limit).offset(offset)).mappings().all()
     else:
         if sort == "relevance" and rank is not None:
             stmt = stmt.order_by(rank, when.desc(), Article.id.desc())
         else:
             stmt = stmt.order_by(when.desc().nulls_last(), Article.id.desc())
-        rows = session.execute(stmt.limit(limit)).mappings().all()
+        rows = session.execute(stmt.limit(limit).offset(offset)).mappings().all()
     topics = _topics_for(session, [row["id"] for row in rows])
     return [_list_row(row, topics[row["id"]]) for row in rows]
 
@@ -284,7 +288,9 @@ def _top(
 def _list_row(row: Any, topics: dict[str, float]) -> dict[str, Any]:
     out = {
         "id": row["id"],
-        "published_at": _iso(row["published_at"]),
+        # the publisher's local time with its offset: [:10] is the publisher's day
+        "published_at": _iso(row["published_at"], row.get("published_offset")),
+        "published_offset": row.get("published_offset"),
         "fetched_at": _iso(row["fetched_at"]),
         "source": row["source"],
         "language": row["language"],
@@ -369,7 +375,14 @@ def article_detail(session: Session, article_id: int) -> dict[str, Any] | None:
     out["story_siblings"] = []
     if row["story_id"] is not None:
         siblings = session.execute(
-            select(Article.id, Article.source, Article.published_at, Article.title, Article.url)
+            select(
+                Article.id,
+                Article.source,
+                Article.published_at,
+                Article.published_offset,
+                Article.title,
+                Article.url,
+            )
             .where(Article.story_id == row["story_id"], Article.id != article_id)
             .order_by(Article.published_at.asc().nulls_last(), Article.id)
         )
@@ -377,7 +390,7 @@ def article_detail(session: Session, article_id: int) -> dict[str, Any] | None:
             {
                 "id": s.id,
                 "source": s.source,
-                "published_at": _iso(s.published_at),
+                "published_at": _iso(s.published_at, s.published_offset),
                 "title": s.title,
                 "url": s.url,
             }

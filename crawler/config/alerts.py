@@ -17,6 +17,8 @@ Shape (see the commented ``config/alerts.toml`` for a full example)::
 
     [rules.<key>]
     name = "..."; topics = [...]; match = "any" | "all"; min_score = 1.0
+    query = '"مذكرة تفاهم" AND (المغرب OR الرباط)'   # full text (marsad search syntax);
+                                # alone or with topics (then an article needs both)
     sources / exclude_sources / languages / exclude_languages = [...]
     schedule = "0 7 * * *" | "immediate"; timezone = "Africa/Casablanca"
     subject = "Marsad: {{ rule }} ({{ count }})"
@@ -24,7 +26,8 @@ Shape (see the commented ``config/alerts.toml`` for a full example)::
     [rules.<key>.channels.<name>]
     type = "email" | "apprise" | "file"  (+ to/bcc, url/url_env, path/format)
 
-Free of Scrapy and SQLAlchemy imports.
+Free of Scrapy imports; the search parser (and so SQLAlchemy) is imported only to check a
+rule's ``query``.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ _SMTP_FIELDS = (
     "host", "port", "security", "username", "password_env", "sender", "timeout", "ca_file",
 )  # fmt: skip
 _RULE_FIELDS = (
-    "name", "enabled", "topics", "match", "min_score", "sources", "exclude_sources",
+    "name", "enabled", "topics", "query", "match", "min_score", "sources", "exclude_sources",
     "languages", "exclude_languages", "schedule", "timezone", "subject", "lookback",
     "max_items", "send_empty", "lang", "channels",
 )  # fmt: skip
@@ -114,7 +117,7 @@ class Rule:
     key: str
     name: str
     enabled: bool
-    topics: tuple[str, ...]
+    topics: tuple[str, ...]  # may be empty when ``query`` is set
     match: str  # any | all
     min_score: float
     sources: tuple[str, ...]
@@ -130,6 +133,8 @@ class Rule:
     lang: str  # language of the digest's own labels
     channels: tuple[Channel, ...]
     timing: Schedule | None  # ``schedule`` parsed, in ``timezone``; None when immediate
+    # a full-text query in the `marsad search` language, checked at load; None = topics only
+    query: str | None = None
 
     @property
     def immediate(self) -> bool:
@@ -427,8 +432,14 @@ def _parse_rule(
     check_unknown(value, _RULE_FIELDS, file, prefix, "a rule")
     c = _Checker(file, prefix)
     rule_topics = c.strings(value, "topics", '["morocco-israel"]')
-    if not rule_topics:
-        raise c.err("topics", value.get("topics", MISSING), "a rule needs topics", "list topics")
+    query = _parse_query(c, value)
+    if not rule_topics and query is None:
+        raise c.err(
+            "topics",
+            value.get("topics", MISSING),
+            "a rule needs topics or a query",
+            'list topics = ["israel"], or write a full-text query = \'"مذكرة تفاهم" AND المغرب\'',
+        )
     c.known("topics", rule_topics, topics, "topic")
     include, exclude = (
         c.strings(value, f, '["hespress-ar"]') for f in ("sources", "exclude_sources")
@@ -494,7 +505,29 @@ def _parse_rule(
         lang=c.choice(value, "lang", UI_LANGS, "en"),
         channels=channels,
         timing=timing,
+        query=query,
     )
+
+
+def _parse_query(c: _Checker, table: Mapping[str, Any]) -> str | None:
+    """The rule's full-text ``query`` (stripped), parsed with the search language's own parser
+    so a syntax error stops the load with its position, not the first digest run."""
+    if "query" not in table:
+        return None
+    query = c.string(table, "query", "'\"مذكرة تفاهم\" AND (المغرب OR الرباط)'")
+    from crawler.search.query import QuerySyntaxError, parse_query
+
+    try:
+        parse_query(query)
+    except QuerySyntaxError as exc:
+        raise c.err(
+            "query",
+            query,
+            f"query syntax error at character {exc.position + 1}: {exc.message}",
+            'write it as for `marsad search`: words, "phrases", AND, OR, NOT/-word, word*, '
+            "(groups); check it with marsad search QUERY",
+        ) from None
+    return query
 
 
 def parse_alerts(

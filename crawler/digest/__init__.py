@@ -7,7 +7,10 @@ Public surface::
     preview(engine, config, alerts, rule, ...)                                  # nothing recorded
 
 **What a rule matches.** Articles fetched in the window, tagged with the rule's topics (any or
-all) at ``score >= min_score``, from the included and not excluded sources and languages.
+all) at ``score >= min_score``, from the included and not excluded sources and languages. A rule
+with a full-text ``query`` (the ``marsad search`` language, matched by ``crawler.search``'s
+index) keeps only the articles the query matches; a query-only rule needs no topics, and its
+items form one section named after the query.
 Copies of one story (``articles.story_id``) become one item: the story's canonical article
 when it passes the rule's source/language filters, otherwise the earliest matching copy, with
 "carried by N outlets". Items are grouped under
@@ -42,7 +45,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, desc, select, update
+from sqlalchemy import delete, desc, null, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -61,6 +64,7 @@ from crawler.db import (
 )
 from crawler.digest.channels import ChannelError, Rendered, send
 from crawler.digest.render import (
+    EXCERPT_CHARS,
     Digest,
     DigestItem,
     DigestSection,
@@ -73,8 +77,14 @@ from crawler.digest.render import (
     render_text,
     subject_context,
 )
+from crawler.search.index import index_for
+from crawler.search.query import And, Node, Or, Phrase, Term, parse_query
+from crawler.text.tokens import TOKEN_RE, term_keys, token_key
 
 logger = logging.getLogger(__name__)
+
+QUERY_SECTION = "query"  # the section key of a query-only rule's items
+EXCERPT_LEAD = 60  # characters of context kept before a query's first hit in an excerpt
 
 OVERLAP = timedelta(hours=1)  # re-read this much before the resume point (late commits)
 CLAIM_LEASE = timedelta(minutes=30)  # a claim older than this belongs to a dead run
@@ -142,16 +152,20 @@ def _passes(rule: Rule, source: str, language: str | None) -> bool:
 def _matches(
     session: Session, rule: Rule, start: datetime | None, end: datetime
 ) -> dict[int, dict[str, float]]:
-    """article id -> {topic: score} for the rule's topics, filters applied."""
-    query = (
-        select(ArticleTopic.article_id, ArticleTopic.topic, ArticleTopic.score)
-        .join(Article, Article.id == ArticleTopic.article_id)
-        .where(
-            ArticleTopic.topic.in_(rule.topics),
-            ArticleTopic.score >= rule.min_score,
-            Article.fetched_at <= end,
+    """article id -> {topic: score} for the rule's topics, filters applied; with a query, only
+    the articles it matches (a query-only rule: every match, with no topic scores)."""
+    if rule.topics:
+        query = (
+            select(ArticleTopic.article_id, ArticleTopic.topic, ArticleTopic.score)
+            .join(Article, Article.id == ArticleTopic.article_id)
+            .where(ArticleTopic.topic.in_(rule.topics), ArticleTopic.score >= rule.min_score)
         )
-    )
+    else:
+        query = select(Article.id, null(), null())
+    query = query.where(Article.fetched_at <= end)
+    if rule.query is not None:
+        # EXISTS per article of the window (the window is small, a query may match thousands)
+        query = query.where(index_for(session).query(session, parse_query(rule.query)).probe())
     if start is not None:
         query = query.where(Article.fetched_at >= start)
     if rule.sources:
@@ -166,7 +180,9 @@ def _matches(
         )
     found: dict[int, dict[str, float]] = defaultdict(dict)
     for article_id, topic, score in session.execute(query):
-        found[article_id][topic] = score
+        scores = found[article_id]  # a query-only match has no topic: an empty dict
+        if topic is not None:
+            scores[topic] = score
     if rule.match == "all":
         wanted = set(rule.topics)
         return {a: t for a, t in found.items() if wanted <= t.keys()}
@@ -228,7 +244,7 @@ def select_items(
         groups[("s", sid) if sid is not None else ("a", article.id)].append(article)
 
     def rank(group: list[Article]) -> tuple[float, float]:
-        best = max(max(matches[a.id].values()) for a in group)
+        best = max(max(matches[a.id].values(), default=0.0) for a in group)
         newest = max(db.as_utc(a.published_at or a.fetched_at).timestamp() for a in group)
         return (-best, -newest)
 
@@ -270,6 +286,11 @@ def _build_items(
             for topic, score in matches[a.id].items():
                 scores[topic] = max(score, scores.get(topic, 0.0))
         topics = sorted(scores, key=lambda t: (-scores[t], rule.topics.index(t)))
+        excerpt = (
+            _excerpt(head, group, topics)
+            if topics or rule.query is None
+            else _query_excerpt(head, _query_words(parse_query(rule.query)))
+        )
         outlet_keys = list(story.sources or []) if story is not None else []
         for a in [head, *group]:
             if a.source not in outlet_keys:
@@ -281,12 +302,12 @@ def _build_items(
                 outlet=names.get(head.source, head.source),
                 published=local_time(head.published_at or head.fetched_at, tz),
                 lang=head.language,
-                excerpt=_excerpt(head, group, topics),
+                excerpt=excerpt,
                 topics=[labels.get(t, t) for t in topics],
                 outlets=[names.get(k, k) for k in outlet_keys],
                 article_ids=[a.id for a in group],
                 story_id=_key if kind == "s" else None,
-                score=scores[topics[0]],
+                score=scores[topics[0]] if topics else 0.0,
             )
         )
     return items
@@ -313,15 +334,40 @@ def _excerpt(head: Article, group: list[Article], topics: list[str]) -> list[Seg
     return highlight(head.description or head.text or "", [])
 
 
+def _query_words(node: Node) -> list[str]:
+    """The words a query looks for (not the excluded ones), to mark in an excerpt."""
+    if isinstance(node, Term | Phrase):
+        return node.text.split()
+    if isinstance(node, And | Or):
+        return [word for child in node.children for word in _query_words(child)]
+    return []  # NOT: what is excluded is not in the text
+
+
+def _query_excerpt(head: Article, words: list[str]) -> list[Segment]:
+    """The text around the first place a query word occurs (else its start), words marked."""
+    text = head.text or head.description or ""
+    keys = {k for word in words for k in term_keys(word)}
+    for match in TOKEN_RE.finditer(text):
+        key = token_key(match.group())
+        if key in keys or any(len(k) >= 3 and k in key for k in keys):
+            start = text.rfind(" ", 0, max(0, match.start() - EXCERPT_LEAD)) + 1
+            shown = text[start : start + 2 * EXCERPT_CHARS]
+            return highlight(("… " if start else "") + shown, words)
+    return highlight(text, words)
+
+
 # --------------------------------------------------------------------------- running
 
 
 def build_digest(config: Config, rule: Rule, items: list[DigestItem], now: datetime) -> Digest:
     labels = {t.key: t.label for t in config.topics}
     sections = {t: DigestSection(topic=t, label=labels.get(t, t)) for t in rule.topics}
+    if not rule.topics:  # a query-only rule: one section, named after the query
+        sections[QUERY_SECTION] = DigestSection(topic=QUERY_SECTION, label=rule.query or "")
+    first = next(iter(sections.values()))
     by_label = {s.label: s for s in sections.values()}
     for item in items:
-        by_label.get(item.topics[0], sections[rule.topics[0]]).items.append(item)
+        by_label.get(item.topics[0] if item.topics else "", first).items.append(item)
     return Digest(
         rule=rule.key,
         name=rule.name,

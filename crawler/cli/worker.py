@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import timedelta
 
 import click
 from rich.table import Table
@@ -125,22 +126,28 @@ def worker(
         logging.getLogger("crawler").setLevel(logging.INFO)
     url = broker_url_or_fail(broker_option, "marsad worker")
     require_postgres(state.db_url, "marsad worker")
+    limit = _duration(crawl_timeout, "--crawl-timeout")
+    grace_time = _duration(grace, "--grace")
+    visibility = _duration(visibility_timeout, "--visibility-timeout")
+    consumer = _duration(broker_consumer_timeout, "--broker-consumer-timeout")
+
+    def check_limits(limits: dict[str, timedelta]) -> None:
+        try:
+            broker.check_crawl_limit(
+                broker.broker_kind(url), limits, grace_time, consumer, visibility
+            )
+        except broker.BrokerError as exc:
+            raise UsageError(str(exc)) from exc
+
+    check_limits({"--crawl-timeout": limit})
     config = state.config()
     sources = [source for source in config.sources if source.enabled]
     if not sources:
         raise UsageError(f"no enabled source in {config.directory / 'sources.toml'}")
-    _check_crawl_settings(sources, overrides)
-    limit = _duration(crawl_timeout, "--crawl-timeout")
     per_source = _per_source(source_timeouts, {s.key for s in sources})
-    grace_time = _duration(grace, "--grace")
-    visibility = _duration(visibility_timeout, "--visibility-timeout")
-    consumer = _duration(broker_consumer_timeout, "--broker-consumer-timeout")
-    limits = {"--crawl-timeout": limit}
-    limits.update({f"--source-timeout {key}": value for key, value in per_source.items()})
-    try:
-        broker.check_crawl_limit(broker.broker_kind(url), limits, grace_time, consumer, visibility)
-    except broker.BrokerError as exc:
-        raise UsageError(str(exc)) from exc
+    check_limits({f"--source-timeout {key}": value for key, value in per_source.items()})
+    _check_crawl_settings(sources, overrides)
+    _check_database(state.db_url)
     options = WorkerOptions(
         db_url=state.db_url,
         broker_url=url,
@@ -158,6 +165,24 @@ def worker(
         metrics_host=metrics_host,
     )
     sys.exit(Worker(options).run())
+
+
+def _check_database(db_url: str) -> None:
+    """An old schema stops the worker now (explained by the CLI); an unreachable database
+    does not: jobs wait for it, retried with backoff."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        db.open_existing(db_url).dispose()
+    except SQLAlchemyError as exc:
+        if not db.is_unreachable(exc):
+            raise
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        logger.warning(
+            "database %s unreachable (%s); jobs are retried with backoff until it is back",
+            db.safe_url(db_url),
+            db.scrub(first, db_url),
+        )
 
 
 @click.command()

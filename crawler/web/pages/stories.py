@@ -3,6 +3,7 @@ side by side. Thin: the numbers come from :mod:`crawler.stories.queries`."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -10,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crawler.stories import queries
-from crawler.timespec import parse_since
+from crawler.timespec import parse_age
 from crawler.web.pages._format import duration, local_when, number, utc_when
 from crawler.web.params import BadRequest, NotFound, int_param, when_param
 from crawler.web.render import render
@@ -39,7 +40,7 @@ def _story_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def stories_page(request: Request) -> Response:
-    since = when_param(request, "since") or parse_since(DEFAULT_SINCE)
+    since = when_param(request, "since") or datetime.now(UTC) - parse_age(DEFAULT_SINCE)
     limit = int_param(request, "limit", 20, low=1, high=MAX_LIMIT)
     with request.app.state.marsad.session() as session:
         largest = queries.recent_stories(session, since, order="largest", limit=limit)

@@ -108,6 +108,7 @@ def test_tag_reads_json_lines_from_stdin(config_dir: Path) -> None:
         "field": "title",
         "position": 1,
         "snippet": "Le Maroc",
+        "sense": "",
     }
     assert out[1]["topics"] == {} and out[1]["matches"] == []
     assert out[2]["topics"] == {"israel": 2.0}

@@ -40,7 +40,16 @@ from crawler.config.checks import (
     quoted_languages,
 )
 from crawler.config.schedule import Schedule, format_duration, parse_interval
-from crawler.config.topics import TOPICS_FILE, TermOptions, Topic, parse_topics
+from crawler.config.topics import (
+    SENSES_FILE,
+    TOPICS_FILE,
+    Sense,
+    TermOptions,
+    Topic,
+    load_senses,
+    parse_senses,
+    parse_topics,
+)
 
 if TYPE_CHECKING:
     from tldextract import TLDExtract
@@ -50,9 +59,11 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "LANGUAGES",
     "MISSING",
+    "SENSES_FILE",
     "Config",
     "ConfigError",
     "Schedule",
+    "Sense",
     "Source",
     "TermOptions",
     "Topic",
@@ -62,6 +73,7 @@ __all__ = [
     "format_duration",
     "load_config",
     "parse_interval",
+    "parse_senses",
     "parse_sources",
     "parse_topics",
     "resolve_config_dir",
@@ -808,6 +820,7 @@ def load_config(directory: str | Path | None = None) -> Config:
         logger.warning("%s not found: no topics will be tagged", topics_path)
         topics: tuple[Topic, ...] = ()
     else:
-        topics = parse_topics(topics_data, display_path(topics_path))
+        senses = load_senses(resolved, read_toml, display_path)
+        topics = parse_topics(topics_data, display_path(topics_path), senses)
     logger.debug("loaded %d sources and %d topics from %s", len(sources), len(topics), resolved)
     return Config(directory=resolved, sources=sources, topics=topics)

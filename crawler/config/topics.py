@@ -1,11 +1,15 @@
-"""Parse and validate ``topics.toml``: topics, their terms, exclusions and term options."""
+"""Parse and validate ``topics.toml`` (topics, their terms, exclusions and term options) and
+``senses.toml`` (named sense rules that terms refer to with ``senses = [...]``)."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from crawler.config.checks import (
@@ -20,6 +24,7 @@ from crawler.config.checks import (
 )
 
 TOPICS_FILE = "topics.toml"
+SENSES_FILE = "senses.toml"
 
 DEFAULT_THRESHOLD = 1.0
 DEFAULT_TITLE_WEIGHT = 2.0
@@ -28,8 +33,60 @@ MAX_NEAR_WITHIN = 50
 FIELDS: tuple[str, ...] = ("title", "text")
 
 _TOPIC_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_TOPIC_FIELDS = ("label", "threshold", "title_weight", "fields", "terms", "exclude")
-_TERM_ENTRY_FIELDS = ("term", "weight", "near", "not_near", "within")
+_TOPIC_FIELDS = (
+    "label", "threshold", "title_weight", "fields", "terms", "exclude", "corroborate",
+)  # fmt: skip
+_TERM_ENTRY_FIELDS = ("term", "weight", "near", "not_near", "within", "senses")
+_SENSE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_SENSE_FIELDS = (
+    "description", "means", "within", "side", "ar", "fr", "en",
+    "prev_word", "prev_word_except", "next_word", "next_word_except", "spread",
+)  # fmt: skip
+SENSE_MEANS = ("cancel", "confirm")
+SENSE_SIDES = ("both", "before", "after")
+SENSE_SPREADS = ("", "collocation", "article")
+DEFAULT_SENSE_WITHIN = 3
+MAX_WORD_PATTERN = 1000
+
+
+@dataclass(frozen=True)
+class Sense:
+    """A named sense rule, shared by any term of any topic that lists it in ``senses``.
+
+    means     "cancel": the term does not mean the topic's subject here (sport, law...);
+              "confirm": the term counts only where this sense is found
+    phrases   (lang, phrases) pairs: context words or phrases
+    within    words allowed between the term and a context phrase
+    side      where the context must be: "before", "after" or "both"
+    prev_word / next_word   RE2 pattern the word right before / after the term must match
+              in full (original spelling, only whitespace between), e.g. a capitalised name;
+              *_except: a pattern that voids it (e.g. "Defense|Police")
+    spread    "collocation": the term followed by the same next word is cancelled in the
+              whole article (one sense per collocation: «Israel Okafor» in the text clears
+              the title's); "article": every occurrence of the term in the article is
+              (one sense per discourse: «رباط المنستير» then «بناء الرباط»); "" for neither
+    """
+
+    name: str
+    means: str
+    within: int
+    side: str
+    phrases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    prev_word: str = ""
+    prev_word_except: str = ""
+    next_word: str = ""
+    next_word_except: str = ""
+    spread: str = ""
+    description: str = ""
+
+    @property
+    def confirms(self) -> bool:
+        return self.means == "confirm"
+
+    def phrases_for(self, lang: str) -> tuple[str, ...]:
+        return next((p for code, p in self.phrases if code == lang), ())
+
+
 _EXCLUDE_ENTRY_FIELDS = ("term", "within")
 
 
@@ -37,7 +94,8 @@ _EXCLUDE_ENTRY_FIELDS = ("term", "within")
 class TermOptions:
     """How one configured term (or exclusion) counts; the defaults are a plain string entry.
 
-    weight    score added per match (before the field weight)
+    weight    score added per match (before the field weight); below 1 the term is weak
+    senses    named sense rules (``senses.toml``) deciding where the term means the topic
     near      the match counts only when one of these phrases is within ``within`` words
     not_near  the match is cancelled when one of these phrases is within ``within`` words
     within    words between the match and its context (for exclusions: 0 = overlapping only)
@@ -47,6 +105,7 @@ class TermOptions:
     near: tuple[str, ...] = ()
     not_near: tuple[str, ...] = ()
     within: int = 0
+    senses: tuple[Sense, ...] = ()
 
 
 PLAIN_TERM = TermOptions()
@@ -61,6 +120,9 @@ class Topic:
     terms: Mapping[str, tuple[str, ...]]
     exclude: Mapping[str, tuple[str, ...]]
     text_weight: float = 1.0
+    #: a score made only of one weak term (weight < 1) in the text does not tag the topic:
+    #: it needs a strong term, a term in the title, or a second distinct term
+    corroborate: bool = True
     #: lang -> phrase -> options, only for entries written as tables; others are PLAIN_TERM
     term_options: Mapping[str, Mapping[str, TermOptions]] = dataclasses.field(default_factory=dict)
     exclude_options: Mapping[str, Mapping[str, TermOptions]] = dataclasses.field(
@@ -79,7 +141,9 @@ _Terms = dict[str, tuple[str, ...]]
 _Options = dict[str, dict[str, TermOptions]]
 
 
-def _parse_terms(value: Any, file: str, key: str, required: bool) -> tuple[_Terms, _Options]:
+def _parse_terms(
+    value: Any, file: str, key: str, required: bool, senses: Mapping[str, Sense]
+) -> tuple[_Terms, _Options]:
     """``{lang: [entry, ...]}`` -> (phrases per language, options of table entries)."""
     example = "{ ar = ['...'], fr = ['...'], en = ['...'] }"
     exclude = not required
@@ -121,7 +185,7 @@ def _parse_terms(value: Any, file: str, key: str, required: bool) -> tuple[_Term
         for i, entry in enumerate(phrases):
             ekey = f"{lkey}[{i}]"
             if isinstance(entry, Mapping):
-                text, opts = _parse_term_entry(entry, file, ekey, exclude)
+                text, opts = _parse_term_entry(entry, file, ekey, exclude, senses)
             else:
                 text, opts = _phrase(entry, file, ekey), PLAIN_TERM
             if text in seen:
@@ -162,7 +226,7 @@ def _phrase(value: Any, file: str, key: str) -> str:
 
 
 def _parse_term_entry(
-    entry: Mapping[str, Any], file: str, key: str, exclude: bool
+    entry: Mapping[str, Any], file: str, key: str, exclude: bool, senses: Mapping[str, Sense]
 ) -> tuple[str, TermOptions]:
     allowed = _EXCLUDE_ENTRY_FIELDS if exclude else _TERM_ENTRY_FIELDS
     where = "an exclusion entry" if exclude else "a term entry"
@@ -220,7 +284,38 @@ def _parse_term_entry(
                 f"write a whole number of words from 0 to {MAX_NEAR_WITHIN}, e.g. within = 5",
                 problem="expected a word count",
             )
-    return text, TermOptions(weight, contexts["near"], contexts["not_near"], within)
+    used = _sense_refs(entry.get("senses", MISSING), file, f"{key}.senses", senses)
+    return text, TermOptions(weight, contexts["near"], contexts["not_near"], within, used)
+
+
+def _sense_refs(value: Any, file: str, key: str, senses: Mapping[str, Sense]) -> tuple[Sense, ...]:
+    if value is MISSING:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            file,
+            key,
+            value,
+            "write senses = ['sport', 'law'] (names of [senses.<name>] tables in senses.toml)",
+            problem="expected a non-empty list of sense names",
+        )
+    out: list[Sense] = []
+    for i, name in enumerate(value):
+        if name not in senses:
+            known = ", ".join(sorted(senses)) or "none defined"
+            raise ConfigError(
+                file,
+                f"{key}[{i}]",
+                name,
+                f"{suggest(name, sorted(senses))}use a sense defined in {SENSES_FILE} "
+                f"(known: {known}) or add a [senses.{name}] table there",
+                problem="unknown sense",
+            )
+        if senses[name] not in out:
+            out.append(senses[name])
+    return tuple(out)
 
 
 def _parse_fields(value: Any, file: str, key: str) -> tuple[float, float]:
@@ -253,8 +348,14 @@ def _positive_float(value: Any, default: float, file: str, key: str, allow_zero:
     )
 
 
-def parse_topics(data: Mapping, file: str = TOPICS_FILE) -> tuple[Topic, ...]:
-    """Validate the parsed ``topics.toml`` document and build the topics, in file order."""
+def parse_topics(
+    data: Mapping, file: str = TOPICS_FILE, senses: Mapping[str, Sense] | None = None
+) -> tuple[Topic, ...]:
+    """Validate the parsed ``topics.toml`` document and build the topics, in file order.
+
+    ``senses``: the sense rules terms may name (default: the shipped ``senses.toml``)."""
+    if senses is None:
+        senses = shipped_senses()
     check_unknown(data, ("topics",), file, "", f"{file} (topic tables go under [topics.<key>])")
     topics = expect_table(
         data.get("topics", {}), file, "topics", "define topics as [topics.<key>] tables"
@@ -301,11 +402,20 @@ def parse_topics(data: Mapping, file: str = TOPICS_FILE) -> tuple[Topic, ...]:
                 )
             title_weight, text_weight = _parse_fields(table["fields"], file, f"{prefix}.fields")
         terms, term_options = _parse_terms(
-            table.get("terms", MISSING), file, f"{prefix}.terms", True
+            table.get("terms", MISSING), file, f"{prefix}.terms", True, senses
         )
         exclude, exclude_options = _parse_terms(
-            table.get("exclude", MISSING), file, f"{prefix}.exclude", False
+            table.get("exclude", MISSING), file, f"{prefix}.exclude", False, senses
         )
+        corroborate = table.get("corroborate", True)
+        if not isinstance(corroborate, bool):
+            raise ConfigError(
+                file,
+                f"{prefix}.corroborate",
+                corroborate,
+                "write corroborate = true (one weak term alone does not tag) or false",
+                problem="expected true or false",
+            )
         out.append(
             Topic(
                 key=key,
@@ -319,6 +429,7 @@ def parse_topics(data: Mapping, file: str = TOPICS_FILE) -> tuple[Topic, ...]:
                 ),
                 title_weight=title_weight,
                 text_weight=text_weight,
+                corroborate=corroborate,
                 terms=terms,
                 exclude=exclude,
                 term_options=term_options,
@@ -326,3 +437,202 @@ def parse_topics(data: Mapping, file: str = TOPICS_FILE) -> tuple[Topic, ...]:
             )
         )
     return tuple(out)
+
+
+# --------------------------------------------------------------------------- sense rules
+
+
+def parse_senses(data: Mapping, file: str = SENSES_FILE) -> dict[str, Sense]:
+    """Validate a parsed ``senses.toml`` (``[senses.<name>]`` tables) into name -> Sense."""
+    check_unknown(data, ("senses",), file, "", f"{file} (sense tables go under [senses.<name>])")
+    tables = expect_table(
+        data.get("senses", {}), file, "senses", "define sense rules as [senses.<name>] tables"
+    )
+    out: dict[str, Sense] = {}
+    for name, table in tables.items():
+        prefix = f"senses.{name}"
+        if not _SENSE_KEY_RE.match(name):
+            fixed = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "my_sense"
+            raise ConfigError(
+                file,
+                prefix,
+                name,
+                f"rename the table to [senses.{fixed}] (lowercase letters, digits and '_')",
+                problem="invalid sense name",
+            )
+        table = expect_table(table, file, prefix, f"write [senses.{name}] followed by means = ...")
+        check_unknown(table, _SENSE_FIELDS, file, prefix, "a [senses.<name>] table")
+        out[name] = _parse_sense(name, table, file, prefix)
+    return out
+
+
+def _parse_sense(name: str, table: Mapping[str, Any], file: str, prefix: str) -> Sense:
+    means = table.get("means", "cancel")
+    if means not in SENSE_MEANS:
+        raise ConfigError(
+            file,
+            f"{prefix}.means",
+            means,
+            'write means = "cancel" (the context rules the topic out) or "confirm" '
+            "(the term counts only in that context)",
+            problem="unknown meaning",
+        )
+    side = table.get("side", "both")
+    if side not in SENSE_SIDES:
+        raise ConfigError(
+            file,
+            f"{prefix}.side",
+            side,
+            'write side = "before", "after" or "both"',
+            problem="unknown side",
+        )
+    within = table.get("within", DEFAULT_SENSE_WITHIN)
+    if (
+        not isinstance(within, int)
+        or isinstance(within, bool)
+        or not 0 <= within <= MAX_NEAR_WITHIN
+    ):
+        raise ConfigError(
+            file,
+            f"{prefix}.within",
+            within,
+            f"write a whole number of words from 0 to {MAX_NEAR_WITHIN}, e.g. within = 3",
+            problem="expected a word count",
+        )
+    phrases: list[tuple[str, tuple[str, ...]]] = []
+    for lang in LANGUAGES:
+        if lang not in table:
+            continue
+        raw = table[lang]
+        if isinstance(raw, str) or not isinstance(raw, list):
+            raise ConfigError(
+                file,
+                f"{prefix}.{lang}",
+                raw,
+                f"write {lang} = ['phrase one', 'phrase two']",
+                problem="expected a list of strings",
+            )
+        phrases.append(
+            (lang, tuple(_phrase(p, file, f"{prefix}.{lang}[{i}]") for i, p in enumerate(raw)))
+        )
+    patterns = {
+        field: _word_pattern(table.get(field, ""), file, f"{prefix}.{field}")
+        for field in ("prev_word", "prev_word_except", "next_word", "next_word_except")
+    }
+    if not phrases and not patterns["prev_word"] and not patterns["next_word"]:
+        raise ConfigError(
+            file,
+            prefix,
+            dict(table),
+            "add context phrases (ar = [...], fr = [...], en = [...]) or a prev_word / "
+            "next_word pattern",
+            problem="the sense rule has nothing to look for",
+        )
+    spread = table.get("spread", "")
+    if spread is True:
+        spread = "collocation"
+    if spread is False:
+        spread = ""
+    if spread not in SENSE_SPREADS:
+        raise ConfigError(
+            file,
+            f"{prefix}.spread",
+            spread,
+            'write spread = "collocation" (the term with the same next word, everywhere in '
+            'the article) or "article" (the term everywhere in the article), or remove it',
+            problem="unknown spread",
+        )
+    description = table.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(
+            file,
+            f"{prefix}.description",
+            description,
+            'write description = "what the word means in this context"',
+            problem="expected a string",
+        )
+    return Sense(
+        name=name,
+        means=means,
+        within=within,
+        side=side,
+        phrases=tuple(phrases),
+        spread=spread,
+        description=description.strip(),
+        **patterns,
+    )
+
+
+def _word_pattern(value: Any, file: str, key: str) -> str:
+    """A prev_word/next_word pattern, checked to compile with RE2 (linear-time matching)."""
+    if value == "":
+        return ""
+    example = r'e.g. next_word = "\\p{Lu}\\p{Ll}+" (a capitalised word)'
+    if not isinstance(value, str) or len(value) > MAX_WORD_PATTERN:
+        raise ConfigError(
+            file,
+            key,
+            value,
+            f"write a regular expression of at most {MAX_WORD_PATTERN} characters, {example}",
+            problem="expected a pattern string",
+        )
+    import re2  # RE2: a sense pattern cannot make matching slow, whatever it says
+
+    try:
+        re2.compile(value, _re2_options())
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ConfigError(
+            file,
+            key,
+            value,
+            f"correct the regular expression (RE2 syntax: no backreferences or lookarounds), "
+            f"{example}",
+            problem=f"bad regular expression: {reason}",
+        ) from None
+    return value
+
+
+@cache
+def _re2_options() -> Any:
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    return options
+
+
+def _shipped_senses_path() -> Path | None:
+    package_dir = Path(__file__).resolve().parents[1]
+    for directory in (package_dir.parent / "config", package_dir / "default_config"):
+        if (directory / SENSES_FILE).is_file():
+            return directory / SENSES_FILE
+    return None
+
+
+@cache
+def shipped_senses() -> Mapping[str, Sense]:
+    """The sense rules shipped with Marsad (the repository's or the installed package's
+    ``config/senses.toml``); empty when neither exists."""
+    path = _shipped_senses_path()
+    if path is None:
+        return {}
+    with open(path, "rb") as fh:
+        return parse_senses(tomllib.load(fh), str(path))
+
+
+def load_senses(directory: Path, read: Any = None, show: Any = str) -> dict[str, Sense]:
+    """The shipped sense rules, overridden and extended by ``<directory>/senses.toml`` when
+    the configuration directory has one (``read(path, required=False)``: the caller's TOML
+    reader, for its syntax errors; ``show(path)``: how the file is named in errors)."""
+    senses = dict(shipped_senses())
+    path = Path(directory) / SENSES_FILE
+    shipped = _shipped_senses_path()
+    if path.is_file() and (shipped is None or path.resolve() != shipped.resolve()):
+        if read is not None:
+            data = read(path, required=False)
+        else:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        senses.update(parse_senses(data or {}, show(path)))
+    return senses

@@ -17,11 +17,20 @@ Pipeline for one field (title or text):
 3. Phrases match as sequences of term keys. A topic's exclusion phrase overlapping one of its
    matches (or, with ``within = N``, at most N words away) cancels that match; a term with
    ``near`` contexts counts only when one of them is at most ``within`` words away, one with
-   ``not_near`` contexts only when none is; of overlapping matches of one topic the longest
-   wins.
+   ``not_near`` contexts only when none is.
+   Sense rules (``senses.toml``, named in a term's ``senses``): a "cancel" sense whose context
+   phrase is within its reach on its side (or whose prev_word/next_word pattern matches the
+   adjacent word) cancels the match; a term with "confirm" senses counts only where one of
+   them is found, and its evidence names that sense. A cancelled match still occupies its
+   words («conseil de défense sanitaire» cancelled also hides the «défense» inside it); a
+   "spread" sense cancels the same term followed by the same word anywhere in the article.
+   Of overlapping matches of one topic the longest wins.
 4. score = sum of match weights (``TermOptions.weight``, 1.0 for a plain string) times the
    field's weight (``topic.title_weight`` / ``topic.text_weight``; 0 = the field does not
-   count); topics scoring >= ``topic.threshold`` are returned, best first.
+   count); topics scoring >= ``topic.threshold`` are returned, best first. With
+   ``topic.corroborate`` (the default) a topic whose matches are all one weak term (weight
+   < 1, not confirmed by a sense) in the text is not returned: it needs a strong term, a term
+   in the title, or a second distinct term.
 
 Term keys: the normalised token, with a leading Arabic article «ال» dropped when at least three
 letters remain (so «المغرب», «مغرب», «بالمغرب», «للمغرب» all meet on «مغرب»).
@@ -32,6 +41,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, compress
@@ -52,7 +62,7 @@ from crawler.text.tokens import (
 )
 
 if TYPE_CHECKING:
-    from crawler.config import Topic
+    from crawler.config import Sense, Topic
 
 __all__ = ["Evidence", "Tagger", "TopicTag", "tag_record"]
 
@@ -71,6 +81,7 @@ class Evidence:
     field: str  # "title" | "text"
     position: int  # index of the first matched token in the field
     snippet: str  # ~60 characters of the ORIGINAL text around the match
+    sense: str = ""  # the "confirm" sense rule that made the term count ("" for none)
 
 
 @dataclass(frozen=True)
@@ -99,9 +110,35 @@ class _Entry:
     near: frozenset[int] = frozenset()  # context ids, one of which must be within reach
     not_near: frozenset[int] = frozenset()  # context ids that cancel the match within reach
     context: int = -1  # >= 0: a near/not_near context phrase, not a term
+    senses: tuple[_SenseRef, ...] = ()
 
 
 _Match = tuple[int, int, _Entry]  # (first token, end token exclusive, entry)
+_ANY_WORD = "\x00any"  # spread = "article": whatever word follows
+
+
+@dataclass(frozen=True)
+class _SenseRef:
+    """A sense rule compiled for one language: its context ids and word patterns."""
+
+    name: str
+    confirm: bool
+    within: int
+    side: str
+    ids: frozenset[int]
+    prev_word: Any = None  # compiled RE2 patterns (fullmatch on the adjacent original word)
+    prev_except: Any = None
+    next_word: Any = None
+    next_except: Any = None
+    spread: str = ""  # "", "collocation" or "article"
+
+
+@dataclass(frozen=True)
+class _Kept:
+    start: int
+    end: int
+    entry: _Entry
+    sense: str  # confirming sense, "" for none
 
 
 class _Index:
@@ -255,6 +292,25 @@ class Tagger:
                 ):
                     entries.append(entry)
 
+        compiled_senses: dict[tuple[str, str], _SenseRef] = {}
+
+        def sense_ref(code: str, sense: Sense) -> _SenseRef:
+            key = (code, sense.name)
+            if key not in compiled_senses:
+                compiled_senses[key] = _SenseRef(
+                    name=sense.name,
+                    confirm=sense.confirms,
+                    within=sense.within,
+                    side=sense.side,
+                    ids=context_ids(code, sense.phrases_for(code)),
+                    prev_word=_word_re(sense.prev_word),
+                    prev_except=_word_re(sense.prev_word_except),
+                    next_word=_word_re(sense.next_word),
+                    next_except=_word_re(sense.next_word_except),
+                    spread=sense.spread,
+                )
+            return compiled_senses[key]
+
         def context_ids(code: str, phrases: Sequence[str]) -> frozenset[int]:
             ids = set()
             for phrase in phrases:
@@ -287,10 +343,12 @@ class Tagger:
                             within=options.within,
                             near=context_ids(code, options.near),
                             not_near=context_ids(code, options.not_near),
+                            senses=tuple(sense_ref(code, sense) for sense in options.senses),
                         )
                         add(code, keys, entry)
         self._indexes = {code: _Index(code, phrases) for code, phrases in per_lang.items()}
         self._all = _Index("*", merged)
+        self._context_size = max((len(keys) for keys in contexts), default=1)
 
     def index_for(self, lang: str | None) -> _Index:
         """The language's own terms; every language's terms when ``lang`` is None or unknown."""
@@ -304,26 +362,46 @@ class Tagger:
         if not self.topics:
             return []
         index = self.index_for(lang)
-        scores: dict[int, float] = {}
-        evidence: dict[int, list[Evidence]] = {}
+        fields: list[tuple[str, str, list[str], list[_Kept], list[str | None]]] = []
+        spread: set[tuple[int, str, str | None]] = set()
         for field, original in (("title", title or ""), ("text", text or "")):
             if not original:
                 continue
             parts = _SPLIT_RE.split(original)  # [gap, token, gap, token, ..., gap]
-            kept = self._field_matches(index, parts[1::2], field)
-            if not kept:
-                continue
+            kept, nexts = self._field_matches(index, parts, field, spread)
+            if kept:
+                fields.append((field, original, parts, kept, nexts))
+        scores: dict[int, float] = {}
+        evidence: dict[int, list[Evidence]] = {}
+        strong: set[int] = set()
+        distinct: dict[int, set[str]] = {}
+        for field, original, parts, kept, nexts in fields:
             ends = list(accumulate(map(len, parts)))  # token i spans ends[2i]..ends[2i+1]
             per_term: dict[tuple[int, str], int] = {}
-            for start, end, entry in kept:
+            for match, after in zip(kept, nexts, strict=True):
+                entry = match.entry
+                if spread and (
+                    (entry.topic, entry.term, after) in spread
+                    or (entry.topic, entry.term, _ANY_WORD) in spread
+                ):
+                    continue
                 weight = entry.weight * self.topics[entry.topic].field_weight(field)
                 scores[entry.topic] = scores.get(entry.topic, 0.0) + weight
+                if entry.weight >= 1 or match.sense or field == "title":
+                    strong.add(entry.topic)
+                distinct.setdefault(entry.topic, set()).add(entry.term)
                 seen = per_term.get((entry.topic, entry.term), 0)
                 if seen < MAX_EVIDENCE_PER_TERM:
                     per_term[(entry.topic, entry.term)] = seen + 1
-                    snippet = _snippet(original, ends[2 * start], ends[2 * end - 1])
+                    snippet = _snippet(original, ends[2 * match.start], ends[2 * match.end - 1])
                     evidence.setdefault(entry.topic, []).append(
-                        Evidence(term=entry.term, field=field, position=start, snippet=snippet)
+                        Evidence(
+                            term=entry.term,
+                            field=field,
+                            position=match.start,
+                            snippet=snippet,
+                            sense=match.sense,
+                        )
                     )
         tags = [
             TopicTag(
@@ -332,23 +410,37 @@ class Tagger:
                 evidence=tuple(evidence.get(i, ())),
             )
             for i, score in scores.items()
-            if score > 0 and score >= self.topics[i].threshold
+            if score > 0
+            and score >= self.topics[i].threshold
+            and (not self.topics[i].corroborate or i in strong or len(distinct[i]) > 1)
         ]
         tags.sort(key=lambda tag: (-tag.score, tag.topic))
         return tags
 
-    def _field_matches(self, index: _Index, tokens: Sequence[str], field: str) -> list[_Match]:
+    def _field_matches(
+        self,
+        index: _Index,
+        parts: Sequence[str],
+        field: str,
+        spread: set[tuple[int, str, str | None]],
+    ) -> tuple[list[_Kept], list[str | None]]:
         """Per topic: drop matches an exclusion reaches, matches lacking their ``near`` context
-        or having a ``not_near`` one, then keep the longest of overlapping matches (leftmost
-        first). Result sorted by position."""
+        or having a ``not_near`` one, and apply the terms' sense rules; then keep the longest
+        of overlapping matches (leftmost first; a sense-cancelled match takes part and is
+        dropped after). Returns the kept matches sorted by position and, for each, the key of
+        the word that follows it; adds the (topic, term, next word) of matches a "spread" sense
+        cancelled to ``spread``."""
+        tokens = parts[1::2]
         found = index.matches(tokens)
         if not found:
-            return []
-        by_topic: dict[int, tuple[list[_Match], list[tuple[int, int]]]] = {}
+            return [], []
+        by_topic: dict[int, tuple[list[tuple[_Match, str | None]], list[tuple[int, int]]]] = {}
         contexts: dict[int, list[tuple[int, int]]] = {}
         for start, end, entry in found:
             if entry.context >= 0:
                 contexts.setdefault(entry.context, []).append((start, end))
+        starts = {cid: [cs for cs, _ in spans] for cid, spans in contexts.items()}
+        reach = _Reach(contexts, starts, self._context_size)
         for match in found:
             entry = match[2]
             if entry.context >= 0:
@@ -357,45 +449,137 @@ class Tagger:
                 continue
             terms, excluded = by_topic.setdefault(entry.topic, ([], []))
             if entry.exclude:
-                reach = entry.within + 1 if entry.within else 0  # 0: overlapping only
-                excluded.append((match[0] - reach, match[1] + reach))
-            elif (not entry.near or _reaches(match, entry.near, contexts)) and not (
-                entry.not_near and _reaches(match, entry.not_near, contexts)
+                extra = entry.within + 1 if entry.within else 0  # 0: overlapping only
+                excluded.append((match[0] - extra, match[1] + extra))
+                continue
+            if (entry.near and not reach.any(match, entry.near, entry.within, "both")) or (
+                entry.not_near and reach.any(match, entry.not_near, entry.within, "both")
             ):
-                terms.append(match)
-        kept: list[_Match] = []
+                continue
+            sense = _judge(match, entry.senses, reach, parts)
+            if sense is None:  # a confirm-only term none of whose senses was found
+                continue
+            if sense.startswith("!"):
+                ref = next(ref for ref in entry.senses if ref.name == sense[1:])
+                if ref.spread == "collocation":
+                    spread.add((entry.topic, entry.term, _next_key(tokens, match[1])))
+                elif ref.spread == "article":
+                    spread.add((entry.topic, entry.term, _ANY_WORD))
+            terms.append((match, sense))
+        kept: list[_Kept] = []
         for terms, excluded in by_topic.values():
-            alive = [m for m in terms if not any(xs < m[1] and m[0] < xe for xs, xe in excluded)]
-            alive.sort(key=lambda m: (m[0], m[0] - m[1], -m[2].size))
+            alive = [
+                (m, sense)
+                for m, sense in terms
+                if not any(xs < m[1] and m[0] < xe for xs, xe in excluded)
+            ]
+            alive.sort(key=lambda item: (item[0][0], item[0][0] - item[0][1], -item[0][2].size))
             last_end = -1
-            for match in alive:
-                if match[0] >= last_end:
-                    kept.append(match)
-                    last_end = match[1]
-        kept.sort(key=lambda m: (m[0], m[2].topic))
-        return kept
+            for (start, end, entry), sense in alive:
+                if start >= last_end:
+                    last_end = end
+                    if sense is not None and not sense.startswith("!"):
+                        kept.append(_Kept(start, end, entry, sense))
+        kept.sort(key=lambda m: (m.start, m.entry.topic))
+        return kept, [_next_key(tokens, m.end) for m in kept]
 
 
-def _reaches(
-    match: _Match, ids: frozenset[int], contexts: dict[int, list[tuple[int, int]]]
-) -> bool:
-    """True when a context phrase in ``ids`` is at most ``entry.within`` words away from
-    ``match`` (words strictly between them; either side; overlapping counts, the match's own
-    span does not)."""
-    start, end, entry = match
-    lo, hi = start - entry.within - 1, end + entry.within + 1  # at most `within` words between
-    for cid in ids:
-        for cs, ce in contexts.get(cid, ()):
-            if cs < hi and lo < ce and (cs, ce) != (start, end):
+def _word_re(pattern: str) -> Any:
+    if not pattern:
+        return None
+    import re2  # validated by the configuration loader
+
+    return re2.compile(pattern)
+
+
+def _next_key(tokens: Sequence[str], end: int) -> str | None:
+    return token_key(tokens[end]) if end < len(tokens) else None
+
+
+class _Reach:
+    """Where context phrases are in one field, searched by position (bisect): checking a
+    match costs O(log n), so a field is tagged in about linear time."""
+
+    def __init__(
+        self,
+        spans: dict[int, list[tuple[int, int]]],
+        starts: dict[int, list[int]],
+        longest: int,
+    ) -> None:
+        self.spans = spans
+        self.starts = starts
+        self.longest = longest
+
+    def any(self, match: _Match, ids: frozenset[int], within: int, side: str) -> bool:
+        """True when a context phrase in ``ids`` is at most ``within`` words away from
+        ``match`` (words strictly between them) on ``side``: "before" (it starts before the
+        match), "after" (it ends after it) or "both" (either, or overlapping; the match's own
+        span does not count)."""
+        start, end = match[0], match[1]
+        lo, hi = start - within - 1, end + within + 1
+        for cid in ids:
+            spans = self.spans.get(cid)
+            if not spans:
+                continue
+            first = bisect_left(self.starts[cid], lo - self.longest + 1)
+            last = bisect_left(self.starts[cid], hi)
+            for cs, ce in spans[first:last]:
+                if not (cs < hi and lo < ce) or (cs, ce) == (start, end):
+                    continue
+                if side == "before" and not cs < start:
+                    continue
+                if side == "after" and not ce > end:
+                    continue
                 return True
-    return False
+        return False
+
+
+def _judge(
+    match: _Match, senses: Sequence[_SenseRef], reach: _Reach, parts: Sequence[str]
+) -> str | None:
+    """The match's sense: "" (no sense rule said anything), a confirming sense's name,
+    "!name" when a cancel sense fired, None when the term needs a confirming sense and has
+    none here."""
+    if not senses:
+        return ""
+    confirmed, needs_confirm = "", False
+    for ref in senses:
+        found = _sense_found(match, ref, reach, parts)
+        if ref.confirm:
+            needs_confirm = True
+            if found and not confirmed:
+                confirmed = ref.name
+        elif found:
+            return "!" + ref.name
+    if needs_confirm and not confirmed:
+        return None
+    return confirmed
+
+
+def _sense_found(match: _Match, ref: _SenseRef, reach: _Reach, parts: Sequence[str]) -> bool:
+    start, end = match[0], match[1]
+    n = len(parts) // 2
+    if ref.prev_word is not None and start > 0 and parts[2 * start].isspace():
+        word = parts[2 * start - 1]
+        if ref.prev_word.fullmatch(word) and not (
+            ref.prev_except is not None and ref.prev_except.fullmatch(word)
+        ):
+            return True
+    if ref.next_word is not None and end < n and parts[2 * end].isspace():
+        word = parts[2 * end + 1]
+        if ref.next_word.fullmatch(word) and not (
+            ref.next_except is not None and ref.next_except.fullmatch(word)
+        ):
+            return True
+    return bool(ref.ids) and reach.any(match, ref.ids, ref.within, ref.side)
 
 
 def tag_record(tagger: Tagger, record: Mapping[str, object]) -> dict[str, object]:
     """``{"id", "title", "text", "lang"?}`` -> ``{"id", "topics": {name: score}, "matches": [...]}``
 
     The output line of ``marsad tag``: only topics at or above their threshold, best first;
-    each match is ``{"topic", "term", "field", "position", "snippet"}``.
+    each match is ``{"topic", "term", "field", "position", "snippet", "sense"}`` (``sense``:
+    the sense rule that confirmed the term, "" for none; added after the other keys).
     """
     title, text, lang = record.get("title"), record.get("text"), record.get("lang")
     tags = tagger.tag(

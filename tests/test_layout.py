@@ -121,7 +121,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "store": {"crawl", "db", "stories"},
     "digest": {"config", "db", "search", "text"},
     "schedule": {"config", "db", "digest", "text"},
-    "sample_site": {"config", "crawl", "db", "stories"},
+    "sample_site": {"config", "crawl", "db", "stories", "text"},
     "migrations": {"db", "search"},
     "cli": {
         "config",

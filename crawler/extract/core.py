@@ -95,7 +95,7 @@ _EXTENSIVE_DATES = True  # htmldate's guesses from free text: only as a last, gu
 
 
 def _guessed_date(
-    tree: lxml_html.HtmlElement, url: str | None, zone: tzinfo | None
+    tree: lxml_html.HtmlElement, url: str | None, zone: tzinfo | None, reference: datetime
 ) -> PageDate | None:
     """htmldate's extensive (free-text) search, refused when it lands on the crawl day: news
     pages print today's date in their header, and htmldate falls back to it."""
@@ -105,13 +105,13 @@ def _guessed_date(
             extensive_search=True,
             original_date=True,
             url=url,
-            max_date=(now() + timedelta(days=1)).strftime("%Y-%m-%d"),
+            max_date=(reference + timedelta(days=1)).strftime("%Y-%m-%d"),
         )
     except Exception:  # htmldate is best effort
         logger.debug("htmldate failed", exc_info=True)
         return None
-    parsed = parse_date(day, zone)
-    if parsed is None or abs(parsed.when - now()) < timedelta(days=2):
+    parsed = parse_date(day, zone, reference)
+    if parsed is None or abs(parsed.when - reference) < timedelta(days=2):
         return None  # the crawl day, or a "today" printed in the page header
     if (parsed.when.month, parsed.when.day) == (1, 1):
         return None  # a bare year (copyright line, "2024" in a headline) read as January 1st
@@ -216,7 +216,7 @@ def _extract(
     headings = (doc.title,) if doc is not None else ()
     rejected = rejection(sig, article, url, page_url, text, links, min_chars, headings)
 
-    raw_title = (doc.title if doc else None) or sig.og_title
+    raw_title = sig.og_title or sig.title or (doc.title if doc else None)
     guessed = doc.sitename if doc else None
     site = site_tokens(sig, page_url or url, hints.source_name, guessed, raw_title)
     title = clean_title(raw_title, site, sig.h1)
@@ -228,7 +228,7 @@ def _extract(
     reference = hints.fetched_at or now()
     dated = page_date(sig, doc.date if doc else None, page_url or url, zone, reference)
     if dated is None and _EXTENSIVE_DATES and not (sig.ld_dates or sig.meta_dates):
-        dated = _guessed_date(tree, page_url or url, zone)
+        dated = _guessed_date(tree, page_url or url, zone, reference)
     source: str | None = None
     if dated is not None:
         source = "relative" if dated.relative else "page"

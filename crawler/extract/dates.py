@@ -74,7 +74,7 @@ def _fold(text: str) -> str:
     text = _ARABIC_MARKS.sub("", text).translate(_ARABIC_FOLD)
     text = text.replace("،", ",").replace("\u200f", " ").replace("\u200e", " ")
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c) or "\u0600" <= c <= "\u06ff")
+    text = "".join(c for c in text if not unicodedata.combining(c))  # ئ -> ي, آ -> ا
     return " ".join(text.casefold().split())
 
 

@@ -117,6 +117,14 @@ def _url_has_day(url: str | None, day: datetime) -> bool:
 # titles and authors
 
 _TITLE_SEPARATORS = re.compile(r"\s+(?:[|\-–—:·•»«/]|::)\s+")
+# in a title that quotes with «...», the guillemets are quotation marks, not separators
+_QUOTING_SEPARATORS = re.compile(r"\s+(?:[|\-–—:·•/]|::)\s+")
+
+
+def _separators(title: str) -> re.Pattern[str]:
+    return _QUOTING_SEPARATORS if "«" in title and "»" in title else _TITLE_SEPARATORS
+
+
 _DANGLING = re.compile(r"^(?:[|\-–—·•]\s+)+|(?:\s+[|\-–—·•])+$")
 # labels of a host name that name no site: hosts, public suffixes, language subdomains
 _HOST_NOISE = frozenset({"www", "m", "amp", "mobile", "com", "net", "org", "co", "gov", "info"})
@@ -146,7 +154,8 @@ def site_tokens(
 
 
 def _is_one_segment(name: str, title: str) -> bool:
-    parts = [fold(p) for p in _TITLE_SEPARATORS.split(" ".join(title.split()))]
+    title = " ".join(title.split())
+    parts = [fold(p) for p in _separators(title).split(title)]
     return (
         len(parts) > 1
         and fold(name) in parts[1:] + parts[:1]
@@ -170,13 +179,13 @@ def clean_title(title: str | None, site: set[str], h1: str | None = None) -> str
     if not title:
         return headline
     title = " ".join(title.split())
-    if len(headline) >= 10 and (_segments_hold(title, headline) or _tail_only(title, headline)):
+    logo = _is_logo(headline, site)
+    held = _segments_hold(title, headline) or _tail_only(title, headline)
+    if len(headline) >= 10 and not logo and held:
         return headline
-    parts = _TITLE_SEPARATORS.split(title)
+    parts = _separators(title).split(title)
     if len(parts) > 1 and site:
-        opening = fold(headline)
-        if any(opening.startswith(name) for name in site if len(name) >= 4 or name == opening):
-            opening = ""  # the <h1> is the site's logo, not the headline
+        opening = "" if logo else fold(headline)
         kept = list(parts)
         while len(kept) > 1 and _is_site(kept[-1], site, opening):
             kept.pop()
@@ -192,15 +201,28 @@ def _segments_hold(title: str, headline: str) -> bool:
     a site name, a section), so the title adds nothing to it."""
     if title == headline:
         return True
-    for start in (m.end() for m in _TITLE_SEPARATORS.finditer(title)):
+    separators = _separators(title)
+    for start in (m.end() for m in separators.finditer(title)):
         if title.startswith(headline, start):
             rest = title[start + len(headline) :]
-            if not rest or _TITLE_SEPARATORS.match(rest):
+            if not rest or separators.match(rest):
                 return len(title) - len(headline) < 60
     if title.startswith(headline):
         rest = title[len(headline) :]
-        return bool(_TITLE_SEPARATORS.match(rest)) and len(rest) < 60
+        return bool(separators.match(rest)) and len(rest) < 60
     return False
+
+
+def _is_logo(headline: str, site: set[str]) -> bool:
+    """The <h1> is the site's name (a logo), not the article's headline."""
+    folded = fold(headline)
+    if not folded:
+        return False
+    if folded in site:
+        return True
+    if _TITLE_SEPARATORS.search(headline):
+        return False
+    return any(len(n) >= 4 and folded.startswith(n) and len(folded) <= 3 * len(n) for n in site)
 
 
 def _tail_only(title: str, headline: str) -> bool:

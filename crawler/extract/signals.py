@@ -36,6 +36,7 @@ class PageSignals:
     html_lang: str | None = None
     og_type: str | None = None
     og_title: str | None = None
+    title: str | None = None  # the <title> element
     site_name: str | None = None
     h1: str | None = None
     meta_dates: list[str] = field(default_factory=list)
@@ -150,6 +151,9 @@ def read_signals(tree: lxml_html.HtmlElement) -> PageSignals:
         if el is not None:
             classes.extend((el.get("class") or "").lower().split())
     sig.page_classes = frozenset(classes)
+    title = tree.find(".//title")
+    if title is not None:
+        sig.title = " ".join((title.text_content() or "").split())[:1000] or None
     h1 = tree.find(".//h1")
     if h1 is not None:
         sig.h1 = " ".join(h1.text_content().split()) or None

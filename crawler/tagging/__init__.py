@@ -359,11 +359,18 @@ class Tagger:
 
     def tag(self, title: str, text: str, lang: str | None = None) -> list[TopicTag]:
         """Topics whose score reaches their threshold, best first (ties by topic key)."""
+        return self.tag_explained(title, text, lang)[0]
+
+    def tag_explained(
+        self, title: str, text: str, lang: str | None = None
+    ) -> tuple[list[TopicTag], list[tuple[str, Evidence]]]:
+        """``tag`` and, for the analyst, the matches a sense rule cancelled: (topic key,
+        evidence whose ``sense`` names the cancelling rule), in field and position order."""
         if not self.topics:
-            return []
+            return [], []
         index = self.index_for(lang)
         fields: list[tuple[str, str, list[str], list[_Kept], list[str | None]]] = []
-        spread: set[tuple[int, str, str | None]] = set()
+        spread: dict[tuple[int, str, str | None], str] = {}
         for field, original in (("title", title or ""), ("text", text or "")):
             if not original:
                 continue
@@ -375,15 +382,24 @@ class Tagger:
         evidence: dict[int, list[Evidence]] = {}
         strong: set[int] = set()
         distinct: dict[int, set[str]] = {}
+        cancelled: list[tuple[str, Evidence]] = []
         for field, original, parts, kept, nexts in fields:
             ends = list(accumulate(map(len, parts)))  # token i spans ends[2i]..ends[2i+1]
             per_term: dict[tuple[int, str], int] = {}
             for match, after in zip(kept, nexts, strict=True):
                 entry = match.entry
-                if spread and (
-                    (entry.topic, entry.term, after) in spread
-                    or (entry.topic, entry.term, _ANY_WORD) in spread
-                ):
+                why = match.sense[1:] if match.sense.startswith("!") else ""
+                if spread and not why:
+                    why = spread.get((entry.topic, entry.term, after)) or spread.get(
+                        (entry.topic, entry.term, _ANY_WORD), ""
+                    )
+                if why:
+                    seen = per_term.get((~entry.topic, entry.term), 0)
+                    if seen < MAX_EVIDENCE_PER_TERM:
+                        per_term[(~entry.topic, entry.term)] = seen + 1
+                        snippet = _snippet(original, ends[2 * match.start], ends[2 * match.end - 1])
+                        ev = Evidence(entry.term, field, match.start, snippet, sense=why)
+                        cancelled.append((self.topics[entry.topic].key, ev))
                     continue
                 weight = entry.weight * self.topics[entry.topic].field_weight(field)
                 scores[entry.topic] = scores.get(entry.topic, 0.0) + weight
@@ -415,21 +431,21 @@ class Tagger:
             and (not self.topics[i].corroborate or i in strong or len(distinct[i]) > 1)
         ]
         tags.sort(key=lambda tag: (-tag.score, tag.topic))
-        return tags
+        return tags, cancelled
 
     def _field_matches(
         self,
         index: _Index,
         parts: Sequence[str],
         field: str,
-        spread: set[tuple[int, str, str | None]],
+        spread: dict[tuple[int, str, str | None], str],
     ) -> tuple[list[_Kept], list[str | None]]:
         """Per topic: drop matches an exclusion reaches, matches lacking their ``near`` context
         or having a ``not_near`` one, and apply the terms' sense rules; then keep the longest
-        of overlapping matches (leftmost first; a sense-cancelled match takes part and is
-        dropped after). Returns the kept matches sorted by position and, for each, the key of
-        the word that follows it; adds the (topic, term, next word) of matches a "spread" sense
-        cancelled to ``spread``."""
+        of overlapping matches (leftmost first; a sense-cancelled match takes part, and is
+        returned with ``sense`` = "!<rule>"). Returns the kept matches sorted by position and,
+        for each, the key of the word that follows it; maps the (topic, term, next word) of
+        matches a "spread" sense cancelled to the rule's name in ``spread``."""
         tokens = parts[1::2]
         found = index.matches(tokens)
         if not found:
@@ -462,9 +478,9 @@ class Tagger:
             if sense.startswith("!"):
                 ref = next(ref for ref in entry.senses if ref.name == sense[1:])
                 if ref.spread == "collocation":
-                    spread.add((entry.topic, entry.term, _next_key(tokens, match[1])))
+                    spread[(entry.topic, entry.term, _next_key(tokens, match[1]))] = ref.name
                 elif ref.spread == "article":
-                    spread.add((entry.topic, entry.term, _ANY_WORD))
+                    spread[(entry.topic, entry.term, _ANY_WORD)] = ref.name
             terms.append((match, sense))
         kept: list[_Kept] = []
         for terms, excluded in by_topic.values():
@@ -478,7 +494,7 @@ class Tagger:
             for (start, end, entry), sense in alive:
                 if start >= last_end:
                     last_end = end
-                    if sense is not None and not sense.startswith("!"):
+                    if sense is not None:
                         kept.append(_Kept(start, end, entry, sense))
         kept.sort(key=lambda m: (m.start, m.entry.topic))
         return kept, [_next_key(tokens, m.end) for m in kept]
@@ -580,9 +596,11 @@ def tag_record(tagger: Tagger, record: Mapping[str, object]) -> dict[str, object
     The output line of ``marsad tag``: only topics at or above their threshold, best first;
     each match is ``{"topic", "term", "field", "position", "snippet", "sense"}`` (``sense``:
     the sense rule that confirmed the term, "" for none; added after the other keys).
+    ``cancelled`` (added key) lists the matches a sense rule ruled out, in the same shape,
+    ``sense`` naming the rule: the analyst sees why a word did not count.
     """
     title, text, lang = record.get("title"), record.get("text"), record.get("lang")
-    tags = tagger.tag(
+    tags, cancelled = tagger.tag_explained(
         title if isinstance(title, str) else "",
         text if isinstance(text, str) else "",
         lang if isinstance(lang, str) else None,
@@ -593,4 +611,5 @@ def tag_record(tagger: Tagger, record: Mapping[str, object]) -> dict[str, object
         "matches": [
             {"topic": tag.topic, **dataclasses.asdict(ev)} for tag in tags for ev in tag.evidence
         ],
+        "cancelled": [{"topic": topic, **dataclasses.asdict(ev)} for topic, ev in cancelled],
     }

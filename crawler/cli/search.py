@@ -256,7 +256,8 @@ def show(state: State, article_id: int, fmt: str) -> None:
                 # isolated before highlighting: isolate() drops control characters (ANSI too)
                 snippet = _highlight(isolate(ev.get("snippet", "")), ev.get("term", ""))
                 term = isolate(ev.get("term", ""))
-                echo(f"    [{ev.get('field', '?')}] {term}: {snippet}")
+                sense = f" (sense: {isolate(ev['sense'])})" if ev.get("sense") else ""
+                echo(f"    [{ev.get('field', '?')}] {term}{sense}: {snippet}")
     else:
         echo("Topics: none")
     siblings = article["story_siblings"]

@@ -146,4 +146,5 @@ def topics_test(
             click.echo(f"  #{change.article_id} [{change.score:g}] {isolate(change.title)}")
             for ev in change.evidence[:3]:
                 snippet = isolate(ev.get("snippet", ""))
-                click.echo(f"      {ev.get('term')!r} in {ev.get('field')}: {snippet}")
+                sense = f" (sense: {isolate(ev['sense'])})" if ev.get("sense") else ""
+                click.echo(f"      {ev.get('term')!r} in {ev.get('field')}{sense}: {snippet}")

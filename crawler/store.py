@@ -220,7 +220,9 @@ def article_rows(item: ArticleItem) -> ArticleRows:
         "title_norm": item.title_norm,
         "text_norm": item.text_norm,
         "author": extracted.author,
-        "published_at": extracted.published,
+        # the instant in UTC (SQLite keeps a datetime's wall time, not its offset), and the
+        # publisher's offset beside it: db.publisher_time puts the two back together
+        "published_at": as_utc(extracted.published) if extracted.published else None,
         "published_offset": extracted.published_offset,
         "date_source": extracted.date_source,
         "language": extracted.language,
@@ -363,7 +365,7 @@ class ArticleStore:
         article_id = insert_article(conn, rows, story_id)  # on SQLite: the write lock
 
         started = time.perf_counter()
-        published, source = item.extracted.published, item.source
+        published, source = rows.article["published_at"], item.source
         if story_id is None:
             story_id = self._open_story(conn, article_id, source, published, now)
             conn.execute(_SET_STORY, {"aid": article_id, "sid": story_id})  # needed the id first

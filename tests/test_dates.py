@@ -288,3 +288,20 @@ def test_publisher_time_of_a_stored_instant() -> None:
     assert publisher_time(stored, 180).isoformat() == "2025-12-01T02:00:00+03:00"
     assert publisher_time(stored, None).isoformat() == "2025-11-30T23:00:00+00:00"
     assert publisher_time(stored, -300).isoformat()[:10] == "2025-11-30"
+
+
+# ------------------------------------------------------------------ the source's timezone
+
+
+def test_a_source_timezone_is_checked_when_the_configuration_loads() -> None:
+    from crawler.config import ConfigError, parse_sources
+
+    source = {"name": "S", "lang": "ar", "domains": ["s.ma"], "feeds": ["https://s.ma/rss"]}
+    parsed = parse_sources({"sources": {"s": {**source, "timezone": "Africa/Casablanca"}}})
+    assert parsed[0].timezone == "Africa/Casablanca"
+    assert parse_sources({"sources": {"s": source}})[0].timezone is None
+    with pytest.raises(ConfigError) as caught:
+        parse_sources({"sources": {"s": {**source, "timezone": "Africa/Rabat"}}})
+    message = str(caught.value)
+    assert "sources.s.timezone" in message and "Africa/Rabat" in message
+    assert "Africa/Casablanca" in message  # the fix names a real zone

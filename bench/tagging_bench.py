@@ -6,7 +6,11 @@
 1. Articles/s on one core for ~800-word articles built from tagging-dev texts (or generated
    words when the dev set is absent), with the shipped topics and with a generated topic set of
    1,000 terms (ratio printed; target: >= 2,000 articles/s, 1,000 terms <= 3x slower).
-2. `retag` over N generated stored articles in a temporary SQLite database: wall time and the
+2. Linearity: microseconds per word for one article of 1,000 and of 100,000 words made of
+   confuser-suite sentences (dense in sense-rule contexts: sport, court, prayer words near
+   ambiguous terms), with the shipped topics and senses; the ratio long/short should stay
+   near 1 (target <= 1.5: sense checks are bisect lookups, not scans).
+3. `retag` over N generated stored articles in a temporary SQLite database: wall time and the
    resident memory (VmRSS) after 10% of the articles and at the end, plus the peak -- memory
    must not grow with the number of articles.
 """
@@ -112,6 +116,26 @@ def throughput(tagger: Tagger, articles: list[tuple[str, str, str]], seconds: fl
     return done / (time.perf_counter() - start)
 
 
+def linearity(tagger: Tagger, short: int = 1_000, long: int = 100_000) -> None:
+    suite = REPO / "tests" / "data" / "tagging_confusers.jsonl"
+    rows = [json.loads(line) for line in suite.read_text(encoding="utf-8").splitlines() if line]
+    for lang in LANGS:
+        pool = " ".join(r["text"] for r in rows if r["lang"] == lang).split()
+        costs = []
+        for words in (short, long):
+            text = " ".join(pool[i % len(pool)] for i in range(words))
+            tagger.tag("", text[:2000], lang)  # warm the token cache
+            runs, start = 0, time.perf_counter()
+            while runs < 3 or time.perf_counter() - start < 1.0:
+                tagger.tag("", text, lang)
+                runs += 1
+            costs.append((time.perf_counter() - start) / runs / words * 1e6)
+        print(
+            f"  {lang}: {costs[0]:.2f} us/word at {short:,} words, {costs[1]:.2f} us/word at "
+            f"{long:,} words (ratio {costs[1] / costs[0]:.2f}; target <= 1.5)"
+        )
+
+
 def bench_retag(topics: list[Topic], articles: list[tuple[str, str, str]], n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
@@ -190,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  + generated 1,000-term set ({n_shipped + 1000} terms): {big:8,.0f} articles/s  "
         f"({base / big:.2f}x slower; target <= 3x)"
     )
+    print("linearity (one article, growing):")
+    linearity(Tagger(shipped))
     bench_retag(shipped, corpus(args.shared, args.retag_words, 2000, seed=11), args.articles)
     return 0
 

@@ -472,7 +472,7 @@ class Tagger:
                 entry.not_near and reach.any(match, entry.not_near, entry.within, "both")
             ):
                 continue
-            sense = _judge(match, entry.senses, reach, parts)
+            sense = _judge(match, entry.senses, reach, parts if field == "text" else None)
             if sense is None:  # a confirm-only term none of whose senses was found
                 continue
             if sense.startswith("!"):
@@ -551,11 +551,13 @@ class _Reach:
 
 
 def _judge(
-    match: _Match, senses: Sequence[_SenseRef], reach: _Reach, parts: Sequence[str]
+    match: _Match, senses: Sequence[_SenseRef], reach: _Reach, parts: Sequence[str] | None
 ) -> str | None:
     """The match's sense: "" (no sense rule said anything), a confirming sense's name,
     "!name" when a cancel sense fired, None when the term needs a confirming sense and has
-    none here."""
+    none here. ``parts`` None: word patterns are not checked (titles: headline
+    capitalisation would make every "Israel Says" a name; a "spread" rule carries a name
+    found in the text to the title)."""
     if not senses:
         return ""
     confirmed, needs_confirm = "", False
@@ -572,8 +574,10 @@ def _judge(
     return confirmed
 
 
-def _sense_found(match: _Match, ref: _SenseRef, reach: _Reach, parts: Sequence[str]) -> bool:
+def _sense_found(match: _Match, ref: _SenseRef, reach: _Reach, parts: Sequence[str] | None) -> bool:
     start, end = match[0], match[1]
+    if parts is None:
+        return bool(ref.ids) and reach.any(match, ref.ids, ref.within, ref.side)
     n = len(parts) // 2
     if ref.prev_word is not None and start > 0 and parts[2 * start].isspace():
         word = parts[2 * start - 1]

@@ -66,7 +66,7 @@ def marsad(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
 
 
 def rows(data: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
 def test_export_and_search_neutralise_formula_cells(tmp_path: Path) -> None:
@@ -84,6 +84,7 @@ def test_export_and_search_neutralise_formula_cells(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr.decode()
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # to a file: a BOM, so Excel reads Arabic
     exported = rows(out.read_bytes())
     assert {r["title"] for r in exported} == set(HOSTILE.values())
     assert {r["text"] for r in exported} == {"'=1+1 المغرب Maroc"}

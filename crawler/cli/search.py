@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import IO, Any
@@ -28,6 +27,7 @@ from crawler.cli.common import (
     until_option,
 )
 from crawler.config.checks import LANG_ALIASES, LANGUAGES, suggest
+from crawler.search.export import CSV_FIELDS, csv_chunks, export_fields, ndjson_chunks
 from crawler.search.query import QuerySyntaxError, search_tokens
 from crawler.text.bidi import isolate
 from crawler.text.tokens import TOKEN_RE, token_key
@@ -121,30 +121,21 @@ def _day(row: dict[str, Any]) -> str:
     return (row.get("published_at") or row.get("fetched_at") or "")[:10] or "-"
 
 
-CSV_FIELDS = ("id", "published_at", "source", "language", "topics", "title", "url")
+def _write_csv(
+    fh: IO[str], records: Iterable[dict[str, Any]], fields: Sequence[str], *, bom: bool
+) -> int:
+    """Write *records* as CSV with the shared writer (formula cells neutralised); the count."""
+    written = 0
 
+    def counted() -> Iterator[dict[str, Any]]:
+        nonlocal written
+        for record in records:
+            written += 1
+            yield record
 
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV Injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_value(value: Any) -> Any:
-    """*value* as one CSV cell: lists joined with ';', text that a spreadsheet would read as
-    a formula prefixed with a single quote (every CSV Marsad writes goes through here)."""
-    if isinstance(value, dict):
-        value = ";".join(value)
-    elif isinstance(value, list):
-        value = ";".join(map(str, value))
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _csv_writer(fh: IO[str], fields: Sequence[str]) -> Callable[[dict[str, Any]], None]:
-    """Write the header of a CSV with *fields* to *fh*; return the function writing one row."""
-    writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
-    return lambda row: writer.writerow({k: _csv_value(v) for k, v in row.items()})
+    for chunk in csv_chunks(counted(), fields, bom=bom):
+        fh.write(chunk)
+    return written
 
 
 def _print_table(rows: list[dict[str, Any]], limit: int, collapsed: bool) -> None:
@@ -199,9 +190,7 @@ def search(
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
     elif fmt == "csv":
-        write_row = _csv_writer(sys.stdout, CSV_FIELDS)
-        for row in rows:
-            write_row(row)
+        _write_csv(sys.stdout, rows, CSV_FIELDS, bom=False)
     else:
         _print_table(rows, limit, collapse)
 
@@ -290,25 +279,36 @@ EXPORT_SUFFIXES = {"csv": (".csv",), "jsonl": (".jsonl", ".json", ".ndjson")}
     "or not at all.",
 )
 @click.option("--no-text", is_flag=True, help="Leave the article text out.")
+@click.option(
+    "--bom/--no-bom",
+    default=None,
+    help="Start a CSV with a UTF-8 byte order mark, so Excel reads Arabic (default: with --out "
+    "FILE yes, on stdout no: a pipe's next tool would see it in the first column's name).",
+)
 @click.pass_obj
 def export(
-    state: State, query: str | None, filters: api.Filters, fmt: str, out: str, no_text: bool
+    state: State,
+    query: str | None,
+    filters: api.Filters,
+    fmt: str,
+    out: str,
+    no_text: bool,
+    bom: bool | None,
 ) -> None:
     """Write every matching article (all of them without QUERY), newest first, as CSV or JSON
     lines. Streams: memory stays flat however many articles match."""
     check_out(out, EXPORT_SUFFIXES, fmt)
+    if bom and fmt != "csv":
+        raise UsageError("--bom: only a CSV starts with a byte order mark (use --format csv)")
     count = 0
     with _session(state, filters) as session, open_out(out) as fh:
         records = api.iter_articles(session, query, filters, with_text=not no_text)
         if fmt == "csv":
-            fields = [*CSV_FIELDS, "author", "description"] + ([] if no_text else ["text"])
-            write_row = _csv_writer(fh, fields)
-            for record in records:
-                write_row(record)
-                count += 1
+            with_bom = out != "-" if bom is None else bom
+            count = _write_csv(fh, records, export_fields(not no_text), bom=with_bom)
         else:
-            for record in records:
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            for chunk in ndjson_chunks(records):
+                fh.write(chunk)
                 count += 1
     click.echo(f"Exported {count} article(s).", err=True)
 

@@ -137,6 +137,11 @@ class Cluster:
         self.broker_url, self.queue = broker_url, queue
         self.procs: list[Proc] = []
         self.engine = create_engine(db_url)
+        upgraded = subprocess.run(
+            [sys.executable, "-m", "crawler", "--db", db_url, "db", "upgrade"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert upgraded.returncode == 0, upgraded.stderr
 
     def _start(self, name: str, args: Sequence[str], env: dict[str, str] | None = None) -> Proc:
         proc = Proc(self.tmp / f"{name}-{len(self.procs)}.log", args, env)
@@ -146,7 +151,7 @@ class Cluster:
     def scheduler(self, *extra: str) -> Proc:
         return self._start("scheduler", [
             "--config", str(self.config), "--db", self.db_url, "schedule",
-            "--broker", self.broker_url, "--queue", self.queue, "--standby-poll", "0.5s",
+            "--broker", self.broker_url, "--queue", self.queue, "--standby-poll", "0.5",
             "--no-digests", *FAST, *extra,
         ])  # fmt: skip
 
@@ -295,7 +300,7 @@ def test_scheduler_and_three_workers_on_rabbitmq(
         leader = cluster.scheduler()
         cluster.wait("the scheduler to lead", lambda: "leader:" in leader.output(), alive=[leader])
         for w in workers:
-            cluster.wait("the workers to be ready", lambda w=w: "ready." in w.output(),  # type: ignore[misc]
+            cluster.wait("the workers to be ready", lambda w=w: "ready: taking jobs" in w.output(),  # type: ignore[misc]
                          alive=[w])  # fmt: skip
 
         # `marsad workers` lists them, one of them on web-0's job

@@ -131,11 +131,20 @@ def make_app(
     app = Celery("marsad", broker=url, set_as_current=False)
     transport: dict[str, Any] = {}
     if kind == REDIS:
-        transport["visibility_timeout"] = int(visibility_timeout.total_seconds())
+        seconds = int(visibility_timeout.total_seconds())
+        transport["visibility_timeout"] = seconds
+        # kombu looks for jobs past their visibility timeout every interval x throttle
+        # seconds (100 s by default): every few seconds instead, so a dead worker's job
+        # returns soon after its timeout
+        transport["unacked_restore_interval"] = max(1, min(10, seconds // 4))
+        transport["unacked_restore_throttle"] = 1
+        transport["socket_connect_timeout"] = 5
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # Redis: no job reserved while every slot is busy (it would wait behind a long crawl)
+        worker_disable_prefetch=kind == REDIS,
         task_default_queue=queue,
         task_create_missing_queues=True,
         task_serializer="json",

@@ -195,6 +195,12 @@ class Worker:
         def keep_our_logging(**_kwargs: Any) -> None:
             """Connected, this tells Celery our logging is set up (crawler/cli/logs.py)."""
 
+        def on_ready(**_kwargs: Any) -> None:
+            logger.info(
+                "worker %s ready: taking jobs from %s", worker.name, ",".join(worker.options.queues)
+            )
+
+        signals.worker_ready.connect(on_ready, weak=False)
         signals.worker_shutting_down.connect(on_shutdown, weak=False)
         signals.setup_logging.connect(keep_our_logging, weak=False)
 

@@ -26,6 +26,8 @@ ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 50
 MAX_FEED_ENTRIES = 500
 SUMMARY_CHARS = 600
+#: Characters of the text in an entry's content (a reader shows the lead; the page has it all).
+CONTENT_CHARS = 3_000
 #: Characters XML 1.0 cannot carry (controls other than tab, newline, carriage return).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -75,11 +77,12 @@ def atom_feed(
         _sub(author, "name", row["source"])
         for topic in row.get("topics") or {}:
             _sub(entry, "category", term=topic)
-        summary = texts.get(row["id"], {}).get("summary") or ""
-        if summary:
-            element = _sub(entry, "summary", summary, type="text")
-            if row.get("language"):
-                element.set("xml:lang", _xml_text(row["language"]))
+        for tag in ("summary", "content"):
+            value = texts.get(row["id"], {}).get(tag) or ""
+            if value:
+                element = _sub(entry, tag, value, type="text")
+                if row.get("language"):
+                    element.set("xml:lang", _xml_text(row["language"]))
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
 
 
@@ -94,6 +97,7 @@ def _summaries(session: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
         summary = (description or text or "")[:SUMMARY_CHARS]
         out[article_id] = {
             "summary": " ".join(summary.split()),
+            "content": (text or "")[:CONTENT_CHARS],
             "updated": db.as_utc(updated).isoformat() if updated else None,
         }
     return out

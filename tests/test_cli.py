@@ -266,6 +266,7 @@ FORMATS_BEFORE = {
     "runs": {"table", "json"},
     "status": {"table", "json"},
     "digest run": {"text", "json"},
+    "workers": {"table", "json"},
 }
 
 

@@ -30,7 +30,7 @@ from crawler.cli.logs import child_log_options
 from crawler.cli.output import console
 from crawler.config import ConfigError, Source, parse_interval
 from crawler.config.alerts import load_alerts
-from crawler.schedule import health, runs
+from crawler.schedule import broker, health, runs
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,6 @@ def schedule(
     interrupted) and exits 0. With --broker (or MARSAD_BROKER_URL) it crawls nothing itself:
     due runs become jobs for `marsad worker`s on other machines (PostgreSQL only).
     """
-    from crawler.schedule.broker import Publisher
     from crawler.schedule.daemon import (
         CrawlDaemon,
         SchedulerError,
@@ -202,14 +201,12 @@ def schedule(
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     publisher = None
-    url = broker_url(broker_option)
+    url = broker.resolve_broker_url(broker_option)
     if url is not None:
-        from crawler.cli.worker import broker_url_or_fail, require_postgres
-
         require_postgres(state.db_url, "marsad schedule")
         url = broker_url_or_fail(url, "marsad schedule")
         visibility = _duration(visibility_timeout, "--visibility-timeout")
-        publisher = Publisher(url, queue, visibility)
+        publisher = broker.Publisher(url, queue, visibility)
     options = SchedulerOptions(
         db_url=state.db_url,
         config_dir=config.directory.resolve(),
@@ -237,10 +234,30 @@ def schedule(
     sys.exit(code)
 
 
-def broker_url(explicit: str | None) -> str | None:
-    from crawler.schedule.broker import resolve_broker_url
+def broker_url_or_fail(explicit: str | None, command: str) -> str:
+    url = broker.resolve_broker_url(explicit)
+    if url is None:
+        raise UsageError(
+            f"{command} needs a broker: give --broker URL or set {broker.BROKER_URL_ENV} "
+            f"(e.g. {broker.URL_EXAMPLES})"
+        )
+    try:
+        broker.broker_kind(url)
+    except broker.BrokerError as exc:
+        raise UsageError(str(exc)) from exc
+    return url
 
-    return resolve_broker_url(explicit)
+
+def require_postgres(db_url: str, command: str) -> None:
+    """Workers on several machines share one database and its advisory locks: PostgreSQL."""
+    backend = db.parse_db_url(db_url).get_backend_name()
+    if backend != "postgresql":
+        raise UsageError(
+            f"{command} with a broker needs a PostgreSQL database, not {backend} "
+            f"({db.safe_url(db_url)}): workers on several machines share it, and the lock that "
+            "keeps one run per source is a PostgreSQL advisory lock. Give --db "
+            "postgresql+psycopg://USER@HOST/DB (or MARSAD_DB_URL)"
+        )
 
 
 def _when(value: datetime | str | None) -> str:

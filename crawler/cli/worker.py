@@ -13,7 +13,14 @@ from rich.table import Table
 from crawler import db
 from crawler.cli.common import Failure, State, UsageError, format_option, settings_option
 from crawler.cli.output import console
-from crawler.cli.schedule import _check_crawl_settings, _duration, _log_options, _per_source
+from crawler.cli.schedule import (
+    _check_crawl_settings,
+    _duration,
+    _log_options,
+    _per_source,
+    broker_url_or_fail,
+    require_postgres,
+)
 from crawler.schedule import broker
 
 logger = logging.getLogger(__name__)
@@ -22,32 +29,6 @@ BROKER_HELP = (
     "Broker URL: amqp://USER:PASSWORD@HOST:5672// (RabbitMQ) or redis://HOST:6379/0. "
     f"Env: {broker.BROKER_URL_ENV} (better: keeps the password out of `ps`)."
 )
-
-
-def broker_url_or_fail(explicit: str | None, command: str) -> str:
-    url = broker.resolve_broker_url(explicit)
-    if url is None:
-        raise UsageError(
-            f"{command} needs a broker: give --broker URL or set {broker.BROKER_URL_ENV} "
-            f"(e.g. {broker.URL_EXAMPLES})"
-        )
-    try:
-        broker.broker_kind(url)
-    except broker.BrokerError as exc:
-        raise UsageError(str(exc)) from exc
-    return url
-
-
-def require_postgres(db_url: str, command: str) -> None:
-    """Workers on several machines share one database and its advisory locks: PostgreSQL."""
-    backend = db.parse_db_url(db_url).get_backend_name()
-    if backend != "postgresql":
-        raise UsageError(
-            f"{command} with a broker needs a PostgreSQL database, not {backend} "
-            f"({db.safe_url(db_url)}): workers on several machines share it, and the lock that "
-            "keeps one run per source is a PostgreSQL advisory lock. Give --db "
-            "postgresql+psycopg://USER@HOST/DB (or MARSAD_DB_URL)"
-        )
 
 
 def _queues(values: tuple[str, ...]) -> list[str]:

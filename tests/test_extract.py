@@ -166,6 +166,13 @@ def test_clean_title(title: str, expected: str) -> None:
         ("By JOHN SMITH", "JOHN SMITH"),
         ("Jane Doe jane.doe@example.com", "Jane Doe"),
         ("Loïc Le Clerc", "Loïc Le Clerc"),
+        ("View all posts by Samira Bennani", "Samira Bennani"),
+        ("Karim Tazi; Journalist; Nadia Alaoui", "Karim Tazi; Nadia Alaoui"),
+        ("Hamid el amrani; Hamid El Amrani", "Hamid el amrani"),
+        ("No Author", None),
+        ("المحرر", None),
+        ("Le Courrier du Sud https; Www Courrierdusud Ma; Omar Idrissi", "Omar Idrissi"),
+        ("Attac Maroc", "Attac Maroc"),  # an organisation is a byline too
         ("", None),
         (None, None),
     ],

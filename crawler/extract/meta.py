@@ -255,6 +255,7 @@ def _is_site(segment: str, site: set[str], opening: str) -> bool:
 
 _BYLINE_PREFIX = re.compile(
     r"^\s*(?:بقلم|كتبه|كتبت|كتب|إعداد|اعداد|إعداد وتقديم|حرره|حرر|تحرير|تقرير|متابعة|بواسطة|"
+    r"view all posts by|all posts by|more by|posts by|articles by|"
     r"par|by|written by|auteur|author|reportage de|propos recueillis par)"
     r"(?:\s*[:：\-–]\s*|\s+|$)",
     re.I,
@@ -272,7 +273,19 @@ _DATEISH = re.compile(
 _TRAILING_NUMBERS = re.compile(r"[\s\d\u0660-\u0669,:/|\-–—.]+$")
 
 
+_NOT_A_NAME = frozenset(
+    {
+        "", "admin", "administrator", "redaction", "rédaction", "unknown", "no author",
+        "anonymous", "journalist", "journaliste", "reporter", "staff", "editor", "correspondent",
+        "correspondant", "contributor", "المحرر", "محرر", "مراسل", "هيئة التحرير",
+    }
+)  # fmt: skip
+_URL_SCRAP = re.compile(r"\s+https?$|^www\s", re.I)
+
+
 def clean_author(author: str | None) -> str | None:
+    """The byline's names, without prefixes, dates, e-mail addresses, role words, URL scraps or
+    repeats. An organisation stays: it is the byline some pages give."""
     if not author:
         return None
     names: list[str] = []
@@ -282,11 +295,12 @@ def clean_author(author: str | None) -> str | None:
         part = _TRAILING_NUMBERS.sub("", " ".join(part.split())).strip(" ,:-–—|/")
         for _ in range(2):
             part = _BYLINE_PREFIX.sub("", part).strip(" ,:-–—|/")
-        if part.lower() in {"", "admin", "administrator", "redaction", "rédaction", "unknown"}:
+        if part.lower() in _NOT_A_NAME or _URL_SCRAP.search(part):
             continue
-        if len(part) > 80 or part.startswith(("http", "www.")):
+        if len(part) > 80 or part.lower().startswith(("http", "www.")):
             continue
-        if part not in names:
+        folded = fold(part)
+        if all(fold(name) != folded for name in names):
             names.append(part)
     return "; ".join(names) or None
 

@@ -8,8 +8,9 @@ topics, stories across outlets, versions, crawl runs) into a fresh SQLite databa
 `marsad web` on it in its own process (as an analyst would), and times over HTTP on loopback:
 the search page (first page and page 50), its facets and attention fragments, the
 attention-over-time API and story pages; then `marsad search` (the CLI, a process per query) on
-the same queries. Reports p50/p95 per kind (target: search page p95 < 300 ms at 100k on
-SQLite) with the machine's load average before and after. Then the same on PostgreSQL with
+the same queries, and its library call in-process (without start-up). Reports p50/p95 per kind
+(target: search page p95 < 300 ms at 100k on SQLite) with the machine's load average before and
+after. Then the same on PostgreSQL with
 ``--pg-articles`` (0 skips; URL from --pg-url, MARSAD_BENCH_PG_URL or MARSAD_TEST_PG_URL, in a
 temporary schema dropped afterwards). Every request loop is bounded: --repeat per URL.
 """
@@ -41,6 +42,7 @@ from crawler import db  # noqa: E402
 from crawler.config import load_config  # noqa: E402
 from crawler.db import Story  # noqa: E402
 from crawler.sample_site.bulk import PLANTED, BulkSpec, generate  # noqa: E402
+from crawler.search import Filters, search  # noqa: E402
 
 CONFIG = REPO / "config"
 #: (label, query string of /search) — the same queries go to the CLI
@@ -135,6 +137,26 @@ def time_cli(db_url: str, query: str, extra: str, repeat: int) -> list[float]:
     return times
 
 
+def time_library(db_url: str, query: str, extra: str, repeat: int) -> list[float]:
+    """The CLI's own search call in this process (what `marsad search` costs without Python's
+    start-up and imports): crawler.search.search for 20 rows."""
+    filters = Filters(
+        languages=tuple(extra.split("lang=")[1].split("&")[:1]) if "lang=" in extra else (),
+        topics=tuple(extra.split("topic=")[1].split("&")[:1]) if "topic=" in extra else (),
+    )
+    sort = "date" if "sort=date" in extra else "relevance"
+    engine = db.make_engine(db_url)
+    times = []
+    with Session(engine) as session:
+        search(session, query, filters, limit=20, sort=sort)
+        for _ in range(repeat):
+            start = time.perf_counter()
+            search(session, query, filters, limit=20, sort=sort)
+            times.append((time.perf_counter() - start) * 1000)
+    engine.dispose()
+    return times
+
+
 def row(label: str, times: list[float], note: str = "") -> None:
     if not times:
         print(f"  {label:<44} (no timing)")
@@ -172,9 +194,14 @@ def bench(db_url: str, name: str, n: int, repeat: int, cli_repeat: int) -> dict[
             kinds.setdefault("story page", []).extend(times)
             row(f"story page [{sid}]", times, f"HTTP {status}, {size:,} B")
     for label, query, extra in QUERIES:
+        if not query:
+            continue  # the CLI needs a QUERY
         times = time_cli(db_url, query, extra, cli_repeat)
         kinds.setdefault("marsad search (CLI, process)", []).extend(times)
         row(f"marsad search [{label}]", times)
+        times = time_library(db_url, query, extra, repeat)
+        kinds.setdefault("crawler.search.search (the CLI's call)", []).extend(times)
+        row(f"  its library call [{label}]", times)
     print(f"  -- all queries, {name} --   after: {load()}")
     for kind, times in kinds.items():
         row(kind, times)

@@ -130,7 +130,8 @@ def highlight(
         missing = 0
         for tag in fresh:
             for ev in tag.evidence:
-                where = _place(fields[ev.field], tokens[ev.field], vars(ev))
+                stored = {"term": ev.term, "position": ev.position, "snippet": ev.snippet}
+                where = _place(fields[ev.field], tokens[ev.field], stored)
                 if where is None:
                     missing += 1
                 else:

@@ -156,6 +156,9 @@ def test_a_rule_without_topics_or_query_is_refused_with_both_ways_out() -> None:
     assert err.key == "rules.memo.topics"
     assert "a rule needs topics or a query" in str(err) and "query = " in str(err)
     assert load_error(query="  ").key == "rules.memo.query"
+    # a topic setting on a rule without topics would be silently ignored: refused instead
+    err = load_error(query=MEMO_QUERY, min_score=2.0)
+    assert err.key == "rules.memo.min_score" and "applies to topics" in str(err)
 
 
 def test_the_commented_example_in_the_shipped_file_loads_once_uncommented(config) -> None:  # type: ignore[no-untyped-def]

@@ -441,6 +441,14 @@ def _parse_rule(
             'list topics = ["israel"], or write a full-text query = \'"مذكرة تفاهم" AND المغرب\'',
         )
     c.known("topics", rule_topics, topics, "topic")
+    for field in ("match", "min_score"):
+        if field in value and not rule_topics:
+            raise c.err(
+                field,
+                value[field],
+                f"{field} applies to topics and this rule has none (its query selects alone)",
+                f"remove {field}, or add topics = [...] for it to apply to",
+            )
     include, exclude = (
         c.strings(value, f, '["hespress-ar"]') for f in ("sources", "exclude_sources")
     )

@@ -278,8 +278,12 @@ class Worker:
             raise  # not reached: retry raises
         try:
             if not got:
-                return self._skip_duplicate(key, due, trigger, request.id)
+                holder = "another run, holding the source lock,"
+                return self._skip_duplicate(key, due, trigger, request.id, holder)
             sourcelock.reap_dead_runs(self.engine, key, by=f"worker {self.name}", holding=True)
+            manual = self._live_manual_run(key)
+            if manual is not None:
+                return self._skip_duplicate(key, due, trigger, request.id, manual)
             if redelivered:
                 logger.info("%s: job %s was redelivered; running it again", key, request.id)
             return self._crawl(source, due, trigger, lock)
@@ -302,8 +306,16 @@ class Worker:
         )
         raise task.retry(countdown=delay, exc=None)
 
+    def _live_manual_run(self, key: str) -> str | None:
+        """A `marsad crawl` of *key* running now (it takes no source lock), described."""
+        with Session(self.engine) as session:
+            for run in runs.running_runs(session):
+                if run.source == key and run.trigger == runs.MANUAL and runs.run_is_live(run):
+                    return f"a manual `marsad crawl` (run {run.id}, pid {run.pid} on {run.host})"
+        return None
+
     def _skip_duplicate(
-        self, key: str, due: datetime | None, trigger: str, job_id: str
+        self, key: str, due: datetime | None, trigger: str, job_id: str, why: str
     ) -> dict[str, Any]:
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
@@ -312,7 +324,7 @@ class Worker:
                 host=HOST, started_at=now,
             )  # fmt: skip
             run.pid = os.getpid()
-            note = f"job {job_id}: another run of this source holds its lock; not crawled"
+            note = f"job {job_id}: {why} is crawling this source; not crawled"
             runs.finish_run(
                 session, run, runs.RunVerdict(runs.SKIPPED_DUPLICATE, articles_stored=0,
                                               error_summary=note),

@@ -201,6 +201,32 @@ fr = ["sanitaire"]
     assert topics_of(tagger, "Un conseil de défense est réuni sur le Sahel", "fr") == {"d"}
 
 
+def test_article_hits_read_the_register_of_the_whole_article() -> None:
+    tagger = tagger_for(
+        """
+[topics.d.terms]
+ar = [{ term = "الجيش", senses = ["sport"] }]
+en = [{ term = "army", senses = ["sport"] }]
+""",
+        """
+[senses.sport]
+within = 2
+article_hits = 3
+ar = ["مباراة", "الدوري", "المدرب", "هدف"]
+en = ["match", "league", "coach", "goal"]
+""",
+    )
+    far = "Army were promoted last night. " + "Fans sang for hours in the rain. " * 3
+    assert topics_of(tagger, far + "The coach praised the league match.", "en") == set()
+    # two distinct context words far away, or one repeated, are not a register
+    assert topics_of(tagger, far + "The coach praised the coach.", "en") == {"d"}
+    assert topics_of(tagger, far + "A match, a match, a match.", "en") == {"d"}
+    # the title counts towards the article's register
+    text = "تأهل الجيش إلى الدور المقبل بعد أسبوع طويل من الانتظار والتحضير. قال المدرب شيئا"
+    assert topics_of(tagger, text, "ar") == {"d"}
+    assert topics_of(tagger, text, "ar", title="مباراة في الدوري") == set()
+
+
 # --------------------------------------------------------------------------- corroboration
 
 
@@ -369,6 +395,12 @@ BAD = [
         "[senses.empty]\nwithin = 2\n",
         "senses.toml",
         ["senses.empty", "nothing to look for"],
+    ),
+    (
+        '[topics.d.terms]\nen = ["army"]\n',
+        '[senses.sport]\narticle_hits = -1\nen = ["match"]\n',
+        "senses.toml",
+        ["senses.sport.article_hits", "expected a whole number", "article_hits = 3"],
     ),
     (
         '[topics.d]\ncorroborate = "yes"\n[topics.d.terms]\nen = ["army"]\n',

@@ -41,6 +41,7 @@ _SENSE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _SENSE_FIELDS = (
     "description", "means", "within", "side", "ar", "fr", "en",
     "prev_word", "prev_word_except", "next_word", "next_word_except", "spread",
+    "article_hits",
 )  # fmt: skip
 SENSE_MEANS = ("cancel", "confirm")
 SENSE_SIDES = ("both", "before", "after")
@@ -65,6 +66,9 @@ class Sense:
               whole article (one sense per collocation: «Israel Okafor» in the text clears
               the title's); "article": every occurrence of the term in the article is
               (one sense per discourse: «رباط المنستير» then «بناء الرباط»); "" for neither
+    article_hits  > 0: the sense is also found, for every occurrence of the term, when at
+              least this many DISTINCT context phrases occur anywhere in the article (its
+              register: a match report full of sport words, wherever the term is)
     """
 
     name: str
@@ -77,6 +81,7 @@ class Sense:
     next_word: str = ""
     next_word_except: str = ""
     spread: str = ""
+    article_hits: int = 0
     description: str = ""
 
     @property
@@ -542,6 +547,20 @@ def _parse_sense(name: str, table: Mapping[str, Any], file: str, prefix: str) ->
             'the article) or "article" (the term everywhere in the article), or remove it',
             problem="unknown spread",
         )
+    article_hits = table.get("article_hits", 0)
+    if (
+        not isinstance(article_hits, int)
+        or isinstance(article_hits, bool)
+        or not 0 <= article_hits <= MAX_NEAR_WITHIN
+    ):
+        raise ConfigError(
+            file,
+            f"{prefix}.article_hits",
+            article_hits,
+            "write how many distinct context phrases anywhere in the article make the sense, "
+            "e.g. article_hits = 3 (0 = only near the term)",
+            problem="expected a whole number from 0 to 50",
+        )
     description = table.get("description", "")
     if not isinstance(description, str):
         raise ConfigError(
@@ -558,6 +577,7 @@ def _parse_sense(name: str, table: Mapping[str, Any], file: str, prefix: str) ->
         side=side,
         phrases=tuple(phrases),
         spread=spread,
+        article_hits=article_hits,
         description=description.strip(),
         **patterns,
     )

@@ -131,6 +131,7 @@ class _SenseRef:
     next_word: Any = None
     next_except: Any = None
     spread: str = ""  # "", "collocation" or "article"
+    article_hits: int = 0  # >0: also found when this many distinct contexts are in the article
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,7 @@ class Tagger:
                     next_word=_word_re(sense.next_word),
                     next_except=_word_re(sense.next_word_except),
                     spread=sense.spread,
+                    article_hits=sense.article_hits,
                 )
             return compiled_senses[key]
 
@@ -371,11 +373,17 @@ class Tagger:
         index = self.index_for(lang)
         fields: list[tuple[str, str, list[str], list[_Kept], list[str | None]]] = []
         spread: dict[tuple[int, str, str | None], str] = {}
+        split: list[tuple[str, str, list[str], list[_Match]]] = []
+        in_article: set[int] = set()  # context phrases found anywhere (title or text)
         for field, original in (("title", title or ""), ("text", text or "")):
             if not original:
                 continue
             parts = _SPLIT_RE.split(original)  # [gap, token, gap, token, ..., gap]
-            kept, nexts = self._field_matches(index, parts, field, spread)
+            found = index.matches(parts[1::2])
+            in_article.update(entry.context for _, _, entry in found if entry.context >= 0)
+            split.append((field, original, parts, found))
+        for field, original, parts, found in split:
+            kept, nexts = self._field_matches(parts, found, field, spread, in_article)
             if kept:
                 fields.append((field, original, parts, kept, nexts))
         scores: dict[int, float] = {}
@@ -435,10 +443,11 @@ class Tagger:
 
     def _field_matches(
         self,
-        index: _Index,
         parts: Sequence[str],
+        found: list[_Match],
         field: str,
         spread: dict[tuple[int, str, str | None], str],
+        in_article: set[int],
     ) -> tuple[list[_Kept], list[str | None]]:
         """Per topic: drop matches an exclusion reaches, matches lacking their ``near`` context
         or having a ``not_near`` one, and apply the terms' sense rules; then keep the longest
@@ -447,7 +456,6 @@ class Tagger:
         for each, the key of the word that follows it; maps the (topic, term, next word) of
         matches a "spread" sense cancelled to the rule's name in ``spread``."""
         tokens = parts[1::2]
-        found = index.matches(tokens)
         if not found:
             return [], []
         by_topic: dict[int, tuple[list[tuple[_Match, str | None]], list[tuple[int, int]]]] = {}
@@ -456,7 +464,7 @@ class Tagger:
             if entry.context >= 0:
                 contexts.setdefault(entry.context, []).append((start, end))
         starts = {cid: [cs for cs, _ in spans] for cid, spans in contexts.items()}
-        reach = _Reach(contexts, starts, self._context_size)
+        reach = _Reach(contexts, starts, self._context_size, in_article)
         for match in found:
             entry = match[2]
             if entry.context >= 0:
@@ -521,10 +529,12 @@ class _Reach:
         spans: dict[int, list[tuple[int, int]]],
         starts: dict[int, list[int]],
         longest: int,
+        in_article: set[int],
     ) -> None:
         self.spans = spans
         self.starts = starts
         self.longest = longest
+        self.in_article = in_article
 
     def any(self, match: _Match, ids: frozenset[int], within: int, side: str) -> bool:
         """True when a context phrase in ``ids`` is at most ``within`` words away from
@@ -577,6 +587,8 @@ def _judge(
 def _sense_found(match: _Match, ref: _SenseRef, reach: _Reach, parts: Sequence[str] | None) -> bool:
     start, end = match[0], match[1]
     if parts is None:
+        if ref.article_hits and len(ref.ids & reach.in_article) >= ref.article_hits:
+            return True
         return bool(ref.ids) and reach.any(match, ref.ids, ref.within, ref.side)
     n = len(parts) // 2
     if ref.prev_word is not None and start > 0 and parts[2 * start].isspace():
@@ -591,6 +603,8 @@ def _sense_found(match: _Match, ref: _SenseRef, reach: _Reach, parts: Sequence[s
             ref.next_except is not None and ref.next_except.fullmatch(word)
         ):
             return True
+    if ref.article_hits and len(ref.ids & reach.in_article) >= ref.article_hits:
+        return True
     return bool(ref.ids) and reach.any(match, ref.ids, ref.within, ref.side)
 
 

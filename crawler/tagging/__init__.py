@@ -492,11 +492,9 @@ class Tagger:
             terms.append((match, sense))
         kept: list[_Kept] = []
         for terms, excluded in by_topic.values():
-            alive = [
-                (m, sense)
-                for m, sense in terms
-                if not any(xs < m[1] and m[0] < xe for xs, xe in excluded)
-            ]
+            excluded.sort()
+            widest = max((xe - xs for xs, xe in excluded), default=0)
+            alive = [(m, sense) for m, sense in terms if not _overlaps(m, excluded, widest)]
             alive.sort(key=lambda item: (item[0][0], item[0][0] - item[0][1], -item[0][2].size))
             last_end = -1
             for (start, end, entry), sense in alive:
@@ -506,6 +504,17 @@ class Tagger:
                         kept.append(_Kept(start, end, entry, sense))
         kept.sort(key=lambda m: (m.start, m.entry.topic))
         return kept, [_next_key(tokens, m.end) for m in kept]
+
+
+def _overlaps(match: _Match, spans: list[tuple[int, int]], widest: int) -> bool:
+    """True when one of ``spans`` (sorted, none longer than ``widest``) overlaps ``match``;
+    a bisect over the starts, so a long article with many exclusions stays linear."""
+    if not spans:
+        return False
+    start, end = match[0], match[1]
+    lo = bisect_left(spans, (start - widest + 1, -1))
+    hi = bisect_left(spans, (end, -1))
+    return any(xs < end and start < xe for xs, xe in spans[lo:hi])
 
 
 def _word_re(pattern: str) -> Any:

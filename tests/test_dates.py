@@ -85,6 +85,20 @@ def test_arabic_month_names(text: str, expected: str) -> None:
     assert day_and_time(text)[0] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("۲ تیر ۱۳۹۹", ("2020-06-22", None)),
+        ("دوشنبه ۱ فروردین ۱۴۰۳", ("2024-03-20", None)),
+        ("29 اسفند 1402", ("2024-03-19", None)),
+        ("11 دی 1399 - 04:15 ب.ظ", ("2020-12-31", "16:15")),
+        ("3 آبان 1401 ساعت 09:30 ق.ظ", ("2022-10-25", "09:30")),
+    ],
+)
+def test_solar_hijri_dates_become_gregorian(text: str, expected: tuple[str, str | None]) -> None:
+    assert day_and_time(text) == expected
+
+
 def test_a_short_month_name_is_a_whole_word() -> None:
     # «آب» (August) inside «كتاب» is no month
     assert parse_human_date("كتاب 2024 عن 12 رواية") is None

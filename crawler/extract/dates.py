@@ -60,7 +60,9 @@ class PageDate:
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _ARABIC_MARKS = re.compile(r"[\u064b-\u065f\u0670\u0640]")  # harakat, superscript alef, tatweel
-_ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و"})
+_ARABIC_FOLD = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ی": "ي", "ک": "ك"}
+)
 
 
 def normalize_digits(text: str) -> str:
@@ -110,6 +112,13 @@ _DAY_MONTH_YEAR = re.compile(
 _MONTH_DAY_YEAR = re.compile(
     rf"(?P<month>{_MONTH_WORD})\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s*(?P<year>\d{{4}})(?!\d)"
 )
+# Solar Hijri (Iran, Afghanistan): "2 تیر 1399", converted to the Gregorian calendar
+_JALALI_MONTHS = ("فروردين", "ارديبهشت", "خرداد", "تير", "مرداد", "شهريور", "مهر", "ابان", "اذر",
+                  "دي", "بهمن", "اسفند")  # fmt: skip
+_JALALI = re.compile(
+    r"(?<!\d)(?P<day>\d{1,2})\s+(?P<month>" + "|".join(_JALALI_MONTHS) + r")(?!\w)\s*,?\s*"
+    r"(?P<year>1[34]\d\d)(?!\d)"
+)
 _NUMERIC_DMY = re.compile(
     r"(?<!\d)(?P<day>\d{1,2})[/.\-](?P<month>\d{1,2})[/.\-](?P<year>\d{4})(?!\d)"
 )
@@ -119,11 +128,38 @@ _NUMERIC_YMD = re.compile(
 
 _TIME = re.compile(
     r"(?<![\d/.\-])(?P<hour>\d{1,2})\s*(?::|h)\s*(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
-    r"(?:\s*(?P<half>صباحا|صباح|مساء|ص|م|a\.?m\.?|p\.?m\.?)(?!\w))?"
+    r"(?:\s*(?P<half>صباحا|صباح|مساء|ص|م|ق\.?ظ\.?|ب\.?ظ\.?|a\.?m\.?|p\.?m\.?)(?!\w))?"
     r"(?:\s*(?:gmt|utc|z)?\s*(?P<sign>[+\-])\s*(?P<oh>\d{1,2})(?::?(?P<om>\d{2}))?"
     r"|\s*(?P<utc>gmt|utc|z)(?!\w))?"
 )
-_MORNING = {"صباحا", "صباح", "ص", "am", "a.m.", "a.m", "am."}
+_MORNING = {"صباحا", "صباح", "ص", "ق.ظ", "ق.ظ.", "قظ", "am", "a.m.", "a.m", "am."}
+
+
+def jalali_to_gregorian(year: int, month: int, day: int) -> date:
+    """The Gregorian date of a Solar Hijri one (the arithmetic of the 33-year cycle)."""
+    if not (1 <= month <= 12 and 1 <= day <= (31 if month <= 6 else 30)):
+        raise ValueError("no such Solar Hijri day")
+    days = -355668 + 365 * (year + 1595) + ((year + 1595) // 33) * 8
+    days += (((year + 1595) % 33) + 3) // 4 + day
+    days += (month - 1) * 31 if month < 7 else (month - 7) * 30 + 186
+    return _from_days(days)
+
+
+def _from_days(days: int) -> date:
+    year = 400 * (days // 146097)
+    days %= 146097
+    if days > 36524:
+        days -= 1
+        year += 100 * (days // 36524)
+        days %= 36524
+        if days >= 365:
+            days += 1
+    year += 4 * (days // 1461)
+    days %= 1461
+    if days > 365:
+        year += (days - 1) // 365
+        days = (days - 1) % 365
+    return date(year, 1, 1) + timedelta(days=days)
 
 
 def parse_human_date(text: str) -> tuple[datetime, bool] | None:
@@ -131,22 +167,23 @@ def parse_human_date(text: str) -> tuple[datetime, bool] | None:
     when the text states one: (datetime, has_time); naive when no offset is written."""
     folded = _fold(text)
     found = None
-    for pattern in (_DAY_MONTH_YEAR, _MONTH_DAY_YEAR, _NUMERIC_YMD, _NUMERIC_DMY):
+    for pattern in (_JALALI, _DAY_MONTH_YEAR, _MONTH_DAY_YEAR, _NUMERIC_YMD, _NUMERIC_DMY):
         found = pattern.search(folded)
         if found:
             break
     if found is None:
         return None
     month_text = found.group("month").rstrip(".")
-    month = int(month_text) if month_text.isdigit() else _MONTH_OF.get(month_text)
     day, year = int(found.group("day")), int(found.group("year"))
-    if month is None:
-        return None
-    if found.re is _NUMERIC_DMY and month > 12 >= day:
-        day, month = month, day  # 12/25/2024: an American order
     try:
-        calendar_day = date(year, month, day)
-    except ValueError:
+        if found.re is _JALALI:
+            calendar_day = jalali_to_gregorian(year, _JALALI_MONTHS.index(month_text) + 1, day)
+        else:
+            month = int(month_text) if month_text.isdigit() else _MONTH_OF[month_text]
+            if found.re is _NUMERIC_DMY and month > 12 >= day:
+                day, month = month, day  # 12/25/2024: an American order
+            calendar_day = date(year, month, day)
+    except (ValueError, KeyError):
         return None
     rest = folded[: found.start()] + " | " + folded[found.end() :]
     clock = _TIME.search(rest)

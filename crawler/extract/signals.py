@@ -185,7 +185,7 @@ def read_signals(tree: lxml_html.HtmlElement) -> PageSignals:
 
 _DATE_HOLDER = re.compile(r"date|time|publi|posted|byline|تاريخ", re.I)
 _NOT_PUBLISHED = re.compile(
-    r"updat|modif|today|current|clock|weather|widget|timer|live|comment", re.I
+    r"updat|modif|today|current|header-?date|top-?bar|clock|weather|widget|timer|live|comment", re.I
 )
 _OUTSIDE_ARTICLE = frozenset({"nav", "aside"})
 MAX_DATE_LINES = 12

@@ -4,6 +4,7 @@ the raw page; /articles/<id>/raw: the page as fetched, served as plain text, nev
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -93,6 +94,17 @@ class Highlighted:
     text: list[Segment]
     retagged: bool  # the spans come from re-tagging the stored text with today's topics
     unplaced: int  # evidence that could not be placed in the text at all
+    #: id() of each placed stored evidence dict -> the words it matched (as its snippet has them)
+    matched: Mapping[int, str] = dataclasses.field(default_factory=dict)
+
+    def snippet(self, ev: Mapping[str, Any]) -> list[Segment]:
+        """A stored evidence's snippet with the words it matched marked (when it was placed)."""
+        snippet = str(ev.get("snippet") or "")
+        words = self.matched.get(id(ev), "")
+        at = snippet.find(words) if words else -1
+        if at < 0:
+            return [Segment(snippet)]
+        return segments(snippet, [_Span(at, at + len(words), str(ev.get("term") or ""))])
 
 
 def highlight(
@@ -111,6 +123,7 @@ def highlight(
     fields = {"title": title or "", "text": text or ""}
     tokens = {name: [m.span() for m in TOKEN_RE.finditer(value)] for name, value in fields.items()}
     placed: dict[str, list[_Span]] = {"title": [], "text": []}
+    matched: dict[int, str] = {}
     missing = 0
     for tag in tags:
         for ev in tag.get("evidence") or ():
@@ -122,6 +135,7 @@ def highlight(
                 missing += 1
             else:
                 placed[field].append(_Span(*where, f"{tag['topic']}: {ev.get('term')}"))
+                matched[id(ev)] = " ".join(fields[field][where[0] : where[1]].split())
     retagged = False
     if missing and retag is not None:
         wanted = {tag["topic"] for tag in tags}
@@ -142,6 +156,7 @@ def highlight(
         segments(fields["text"], placed["text"]),
         retagged,
         missing,
+        matched,
     )
 
 
@@ -234,6 +249,8 @@ def article_page(request: Request) -> Response:
     marked = highlight(article["title"], article["text"], article["topics"], retag)
     for tag in article["topics"]:
         tag["label"] = topics[tag["topic"]].label if tag["topic"] in topics else None
+        for ev in tag["evidence"]:
+            ev["parts"] = marked.snippet(ev)
     for sibling in article["story_siblings"]:
         sibling["published"] = local_when(sibling["published_at"])
     return render(

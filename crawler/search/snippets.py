@@ -72,12 +72,24 @@ class Highlighter:
             for leaf in _positive_leaves(node):
                 alternatives.extend(expand(leaf))
         self.alternatives = tuple(dict.fromkeys(alternatives))
-        self.longest = max((len(a) for a in self.alternatives), default=0)
+        self.longest = max((len(a) for a in self.alternatives), default=1)
+        # one word: a set and a tuple of prefixes (checked in C); phrases by their first word
+        self.exact = {a[0][0] for a in self.alternatives if len(a) == 1 and not a[0][1]}
+        self.prefixes = tuple(a[0][0] for a in self.alternatives if len(a) == 1 and a[0][1])
+        self.phrases: dict[str, list[Alternative]] = {}
+        self.other_phrases: list[Alternative] = []
+        for alt in self.alternatives:
+            if len(alt) > 1:
+                if alt[0][1]:
+                    self.other_phrases.append(alt)
+                else:
+                    self.phrases.setdefault(alt[0][0], []).append(alt)
 
     def _matches_at(self, words: list[_Word], i: int) -> int:
         """How many words from *i* on one alternative matches (0: none)."""
-        best = 0
-        for alt in self.alternatives:
+        key = words[i].key
+        best = 1 if key in self.exact or (self.prefixes and key.startswith(self.prefixes)) else 0
+        for alt in (*self.phrases.get(key, ()), *self.other_phrases):
             if len(alt) <= best or i + len(alt) > len(words):
                 continue
             if all(
@@ -87,28 +99,38 @@ class Highlighter:
                 best = len(alt)
         return best
 
-    def spans(self, text: str, limit: int = SCAN_CHARS) -> list[tuple[int, int]]:
-        """(start, end) character spans of the matches in the first *limit* characters."""
+    def spans(
+        self, text: str, start: int = 0, end: int = SCAN_CHARS, *, first: bool = False
+    ) -> list[tuple[int, int]]:
+        """(start, end) character spans of the matches in ``text[start:end]`` (only the first
+        one with *first*)."""
         if not self.alternatives:
             return []
-        words = [
-            _Word(key, m.start(), m.end())
-            for m in TOKEN_RE.finditer(text, 0, min(len(text), limit))
-            for key in _words(m.group())
-        ]
+        words: list[_Word] = []
         out: list[tuple[int, int]] = []
         i = 0
+        for m in TOKEN_RE.finditer(text, start, min(len(text), end)):
+            words.extend(_Word(key, m.start(), m.end()) for key in _words(m.group()))
+            # a phrase needs the words after its first: match up to `longest` words behind
+            while i < len(words) - self.longest + 1:
+                i = self._step(words, i, out)
+                if first and out:
+                    return out
         while i < len(words):
-            n = self._matches_at(words, i)
-            if n:
-                start, end = words[i].start, words[i + n - 1].end
-                if out and out[-1][1] >= start:
-                    start = out.pop()[0]
-                out.append((start, end))
-                i += n
-            else:
-                i += 1
+            i = self._step(words, i, out)
+            if first and out:
+                return out
         return out
+
+    def _step(self, words: list[_Word], i: int, out: list[tuple[int, int]]) -> int:
+        n = self._matches_at(words, i)
+        if not n:
+            return i + 1
+        begin, finish = words[i].start, words[i + n - 1].end
+        if out and out[-1][1] >= begin:
+            begin = out.pop()[0]
+        out.append((begin, finish))
+        return i + n
 
     def segments(self, text: str) -> list[Segment]:
         """All of *text* (a title), its matches marked."""
@@ -118,16 +140,16 @@ class Highlighter:
         """About *width* characters of *text* around its first match (its start when nothing
         matches in it), whitespace collapsed, matches marked; '…' where it was cut."""
         text = _SPACE_RE.sub(" ", text[:SCAN_CHARS]).strip()
-        spans = self.spans(text)
+        found = self.spans(text, first=True)
         start = 0
-        if spans and spans[0][0] > LEAD_CHARS:
-            start = text.find(" ", spans[0][0] - LEAD_CHARS, spans[0][0])
-            start = spans[0][0] - LEAD_CHARS if start < 0 else start + 1
+        if found and found[0][0] > LEAD_CHARS:
+            start = text.find(" ", found[0][0] - LEAD_CHARS, found[0][0])
+            start = found[0][0] - LEAD_CHARS if start < 0 else start + 1
         end = min(len(text), start + width)
         if end < len(text):
             space = text.rfind(" ", start + width // 2, end)
             end = space if space > 0 else end
-        segments = _cut(text, spans, start, end)
+        segments = _cut(text, self.spans(text, start, end) if found else [], start, end)
         if start > 0:
             segments.insert(0, ("…", False))
         if end < len(text):

@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from crawler.search import search
 from crawler.search.attention import DAY_FIELDS, attention, days_csv_rows
 from crawler.search.export import csv_chunks
 from crawler.search.facets import count, facets
+from crawler.search.paging import results_page
 from crawler.stories import queries as story_queries
 from crawler.timespec import parse_age
 from crawler.web.pages.search import (
@@ -67,7 +67,7 @@ def api_search(request: Request) -> Response:
         total = count(session, wanted.query, wanted.filters)
         rows = []
         if offset < total:
-            rows = search(
+            rows = results_page(
                 session,
                 wanted.query,
                 wanted.filters,

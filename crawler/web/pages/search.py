@@ -19,10 +19,11 @@ from starlette.routing import BaseRoute, Route
 from crawler import db
 from crawler.config import Config
 from crawler.config.checks import LANGUAGES, suggest
-from crawler.search import SORTS, Filters, iter_articles, search
+from crawler.search import SORTS, Filters, iter_articles
 from crawler.search.attention import attention
 from crawler.search.export import csv_chunks, export_fields, ndjson_chunks
 from crawler.search.facets import base_language, count, facets
+from crawler.search.paging import results_page
 from crawler.search.snippets import highlighter
 from crawler.web.charts import Series, bar_chart, line_chart
 from crawler.web.params import (
@@ -256,7 +257,7 @@ def search_page(request: Request) -> Response:
         total = count(session, wanted.query, wanted.filters)
         rows = []
         if offset < total:
-            rows = search(
+            rows = results_page(
                 session,
                 wanted.query,
                 wanted.filters,

@@ -172,6 +172,8 @@ def topics_page(request: Request) -> Response:
             | {
                 "total": sum(values),
                 "search": _search_link(topic.key),
+                "search_window": "/search?"
+                + urlencode({"topic": topic.key, "since": labels[0], "until": labels[-1]}),
                 "chart": line_chart(
                     labels,
                     [Series("articles", values)],

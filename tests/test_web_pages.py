@@ -258,6 +258,14 @@ def test_topics_show_terms_as_written_trend_and_search_link(web, crawled_collect
         section = section[: section.index("</details>")]
         assert f'href="/search?topic={topic.key}"' in section
         assert section.count('<circle class="point"') == 30  # one point per day
+        named = {
+            sense.name
+            for options in topic.term_options.values()
+            for entry in options.values()
+            for sense in entry.senses
+        }
+        for name in named:  # the sense rules the terms name are shown with them
+            assert f'<dt class="sense">{name}</dt>' in section
         for lang, phrases in topic.terms.items():
             assert f'data-lang="{lang}"' in section
             shown = re.findall(r'<span class="phrase">([^<]*)</span>', section)

@@ -93,7 +93,36 @@ def terms_view(topic: Topic) -> dict[str, Any]:
         for field in dataclasses.fields(topic)
         if field.name not in _TERM_FIELDS
     ]
-    return {"key": topic.key, "label": topic.label, "languages": per_lang, "settings": settings}
+    return {
+        "key": topic.key,
+        "label": topic.label,
+        "languages": per_lang,
+        "settings": settings,
+        "senses": _senses(topic),
+    }
+
+
+def _senses(topic: Topic) -> list[dict[str, Any]]:
+    """The sense rules the topic's entries name, each with its set fields, generically."""
+    found: dict[str, Any] = {}
+    for table in (topic.term_options, topic.exclude_options):
+        for options in table.values():
+            for entry in options.values():
+                for sense in getattr(entry, "senses", ()):
+                    found.setdefault(sense.name, sense)
+    out = []
+    for name, sense in sorted(found.items()):
+        fields: list[tuple[str, str]] = []
+        for field in dataclasses.fields(sense):
+            value = getattr(sense, field.name)
+            if field.name == "name" or value in ("", (), None, False):
+                continue
+            if field.name == "phrases":
+                fields.extend((lang, _show(phrases)) for lang, phrases in value)
+            else:
+                fields.append((field.name, _show(value)))
+        out.append({"name": name, "fields": fields})
+    return out
 
 
 _HEADER_RE = re.compile(r"^\s*\[{1,2}\s*([^\]]+?)\s*\]{1,2}\s*(?:#.*)?$")

@@ -14,16 +14,18 @@ over a Session, the same dicts for the web page, the API and a CSV download).
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
-from datetime import date, timedelta
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from threading import Lock
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from crawler.db import Article
+from crawler.db import Article, as_utc
 from crawler.search import Filters, _apply_filters, _matching, _when
-from crawler.search.facets import NO_FILTERS, Matches, matches
+from crawler.search.facets import NO_FILTERS
 from crawler.search.index import index_for
 from crawler.search.stopwords import is_stop_word
 from crawler.text.normalize import normalize_text
@@ -59,22 +61,26 @@ def top_words(
     *,
     limit: int = 30,
     sample: int = WORD_SAMPLE,
+    ids: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """``{"sample": n, "words": [{"word", "key", "count"}]}``: the commonest words of at most
-    *sample* matching articles, counted once per article (a word repeated in one article does
-    not outweigh one said by many)."""
-    ids_stmt, _rank = _matching(session, query, filters, [Article.id])
-    ids = sorted(int(i) for (i,) in session.execute(ids_stmt))
-    if len(ids) > sample:
-        step = len(ids) / sample
-        ids = [ids[int(k * step)] for k in range(sample)]
+    *sample* matching articles (evenly spread over the matches in id order), counted once per
+    article (a word repeated in one article does not outweigh one said by many). *ids*: the
+    matching ids when the caller has them already."""
+    if ids is None:
+        ids_stmt, _rank = _matching(session, query, filters, [Article.id])
+        ids = [int(i) for (i,) in session.execute(ids_stmt)]
+    chosen = sorted(ids)
+    if len(chosen) > sample:
+        step = len(chosen) / sample
+        chosen = [chosen[int(k * step)] for k in range(sample)]
     index = index_for(session)
     per_article: Counter[str] = Counter()
     titles: list[str] = []
-    for start in range(0, len(ids), 500):
+    for start in range(0, len(chosen), 500):
         stmt = select(
             Article.title, Article.title_norm, func.substr(Article.text_norm, 1, WORD_TEXT_CHARS)
-        ).where(index.among(ids[start : start + 500]))
+        ).where(index.among(chosen[start : start + 500]))
         for title, title_norm, text_norm in session.execute(stmt):
             titles.append(title or "")
             seen = {_word_key(w) for w in _NORM_WORD_RE.findall(f"{title_norm} {text_norm or ''}")}
@@ -82,7 +88,7 @@ def top_words(
     best = per_article.most_common(limit)
     spelled = _spellings({k for k, _ in best}, titles)
     return {
-        "sample": len(ids),
+        "sample": len(chosen),
         "words": [{"word": spelled.get(k, k), "key": k, "count": n} for k, n in best],
     }
 
@@ -115,12 +121,61 @@ def _share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+#: Denominators kept (per database, scope and days), while no article is added or removed.
+_COLLECTED_CACHE: OrderedDict[tuple[Any, ...], dict[str, tuple[int, int]]] = OrderedDict()
+_COLLECTED_CACHE_SIZE = 64
+_COLLECTED_LOCK = Lock()
+
+
+def _collected(
+    session: Session, filters: Filters, first: str, last: str
+) -> dict[str, tuple[int, int]]:
+    """Per UTC day from *first* to *last*: (articles, stories) of everything collected from the
+    same sources and languages as *filters* (its topics left out). The same for every query,
+    and a pass over all those days' articles: kept while the collection has the same articles
+    (its highest id and its count, both read from indexes)."""
+    scope = Filters(
+        sources=filters.sources,
+        languages=filters.languages,
+        since=filters.since,
+        until=filters.until,
+    )
+    highest, stored = session.execute(select(func.max(Article.id), func.count())).one()
+    bind = session.get_bind()
+    key = (str(bind.engine.url), scope, first, last, highest, stored)
+    with _COLLECTED_LOCK:
+        if key in _COLLECTED_CACHE:
+            _COLLECTED_CACHE.move_to_end(key)
+            return _COLLECTED_CACHE[key]
+    day = index_for(session).day(_when()).label("day")
+    stmt = _apply_filters(
+        select(day, func.count(), func.count(_story_key().distinct())).select_from(Article), scope
+    )
+    after_last = date.fromisoformat(last) + timedelta(days=1)
+    stmt = stmt.where(day >= first, day < after_last.isoformat()).group_by(day)
+    collected = {d: (int(a), int(n)) for d, a, n in session.execute(stmt)}
+    with _COLLECTED_LOCK:
+        _COLLECTED_CACHE[key] = collected
+        while len(_COLLECTED_CACHE) > _COLLECTED_CACHE_SIZE:
+            _COLLECTED_CACHE.popitem(last=False)
+    return collected
+
+
+def _first(values: Any) -> str | None:
+    """The earliest of *values* (datetimes, or SQLite's stored UTC strings) as ISO 8601."""
+    earliest = min((v for v in values if v is not None), default=None)
+    if earliest is None:
+        return None
+    if isinstance(earliest, str):
+        earliest = datetime.fromisoformat(earliest)
+    return as_utc(earliest).isoformat()
+
+
 def attention(
     session: Session,
     query: str | None,
     filters: Filters = NO_FILTERS,
     *,
-    grouped: Matches | None = None,
     words: int = 30,
     word_sample: int = WORD_SAMPLE,
 ) -> dict[str, Any]:
@@ -134,85 +189,68 @@ def attention(
          "sources": [{"source", "articles", "stories", "first_seen"}],  # first carrier first
          "top_words": {"sample", "words": [{"word", "key", "count"}]}}
 
-    *grouped* reuses :func:`crawler.search.facets.matches` of the same search.
-    Raises QuerySyntaxError for a malformed query.
+    One pass reads (id, source, day, story, time) of every match; the denominators take one
+    grouped pass over the articles of those days. Raises QuerySyntaxError for a malformed query.
     """
-    grouped = grouped or matches(session, query, filters)
     index = index_for(session)
     day = index.day(_when()).label("day")
-    empty: dict[str, Any] = {"sample": 0, "words": []}
-    dated = [g for g in grouped.groups if g.day]
-    if not dated:
-        return {"total": grouped.total, "stories": 0, "days": [], "truncated": False,
-                "sources": [], "top_words": empty}  # fmt: skip
-    days = _day_range(min(g.day for g in dated), max(g.day for g in dated))
+    story = _story_key().label("story")
+    when = type_coerce(_when(), String).label("sort_when")  # compared, never parsed per row
+    stmt, _rank = _matching(session, query, filters, [Article.id, Article.source, day, story, when])
+    ids: list[int] = []
     articles_by_day: Counter[str] = Counter()
-    for group in dated:
-        articles_by_day[group.day] += group.articles
+    stories_by_day: dict[str, set[int]] = defaultdict(set)
+    by_source: dict[str, dict[str, Any]] = {}
+    all_stories: set[int] = set()
+    for article_id, source, on, story_key, seen_at in session.execute(stmt):
+        ids.append(article_id)
+        articles_by_day[on] += 1
+        stories_by_day[on].add(story_key)
+        all_stories.add(story_key)
+        entry = by_source.setdefault(source, {"articles": 0, "stories": set(), "times": []})
+        entry["articles"] += 1
+        entry["stories"].add(story_key)
+        entry["times"].append(seen_at)
+    empty: dict[str, Any] = {"sample": 0, "words": []}
+    dated = sorted(d for d in articles_by_day if d)
+    if not dated:
+        return {"total": len(ids), "stories": len(all_stories), "days": [], "truncated": False,
+                "sources": [], "top_words": empty}  # fmt: skip
+    days = _day_range(dated[0], dated[-1])
 
-    story = _story_key()
-    stmt, _rank = _matching(session, query, filters, [day, func.count(story.distinct())])
-    stories_by_day = {d: int(n) for d, n in session.execute(stmt.group_by(day)) if d}
-    stmt, _rank = _matching(session, query, filters, [func.count(story.distinct())])
-    story_total = int(session.execute(stmt).scalar_one())
-
-    # the denominator: everything collected on those days from the same sources and languages
-    scope = Filters(
-        sources=filters.sources,
-        languages=filters.languages,
-        since=filters.since,
-        until=filters.until,
-    )
-    collected_stmt = _apply_filters(
-        select(day, func.count(), func.count(story.distinct())).select_from(Article), scope
-    )
-    first_day = date.fromisoformat(days[0])
-    after_last = date.fromisoformat(days[-1]) + timedelta(days=1)
-    collected_stmt = collected_stmt.where(
-        day >= first_day.isoformat(), day < after_last.isoformat()
-    )
-    collected = {d: (int(a), int(s)) for d, a, s in session.execute(collected_stmt.group_by(day))}
-
+    collected = _collected(session, filters, days[0], days[-1])
     series = []
     for d in days:
-        all_articles, all_stories = collected.get(d, (0, 0))
-        n_articles, n_stories = articles_by_day.get(d, 0), stories_by_day.get(d, 0)
+        all_articles, all_day_stories = collected.get(d, (0, 0))
+        n_articles, n_stories = articles_by_day.get(d, 0), len(stories_by_day.get(d, ()))
         series.append(
             {
                 "day": d,
                 "articles": n_articles,
                 "stories": n_stories,
                 "collected_articles": all_articles,
-                "collected_stories": all_stories,
+                "collected_stories": all_day_stories,
                 "article_share": _share(n_articles, all_articles),
-                "story_share": _share(n_stories, all_stories),
+                "story_share": _share(n_stories, all_day_stories),
             }
         )
-
-    source = Article.source
-    per_source_stmt, _rank = _matching(
-        session,
-        query,
-        filters,
-        [source, func.count(), func.count(story.distinct()), func.min(_when())],
-    )
     sources = [
         {
-            "source": s,
-            "articles": int(n),
-            "stories": int(k),
-            "first_seen": first.isoformat() if first is not None else None,
+            "source": source,
+            "articles": entry["articles"],
+            "stories": len(entry["stories"]),
+            "first_seen": _first(entry["times"]),
         }
-        for s, n, k, first in session.execute(per_source_stmt.group_by(source))
+        for source, entry in by_source.items()
     ]
     sources.sort(key=lambda r: (r["first_seen"] is None, r["first_seen"] or "", r["source"]))
     return {
-        "total": grouped.total,
-        "stories": story_total,
+        "total": len(ids),
+        "stories": len(all_stories),
         "days": series,
-        "truncated": len(days) == MAX_DAYS and days[0] > min(g.day for g in dated),
+        "truncated": days[0] > dated[0],
         "sources": sources,
-        "top_words": top_words(session, query, filters, limit=words, sample=word_sample)
+        "top_words": top_words(session, query, filters, limit=words, sample=word_sample, ids=ids)
         if words
         else empty,
     }

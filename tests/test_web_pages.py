@@ -322,3 +322,47 @@ def test_the_pages_write_nothing(hostile) -> None:  # type: ignore[no-untyped-de
     for path in paths:
         assert httpx.get(web.url(path)).status_code in (200, 404), path
     assert counts() == before
+
+
+# --------------------------------------------------------------------------- the library, both backends
+
+
+def test_versions_raw_page_and_yield_on_both_backends(db_url: str) -> None:
+    from crawler.schedule.yields import daily_yield
+    from crawler.search.detail import article_versions, raw_page
+
+    engine = db.make_engine(db_url)
+    store = ArticleStore(engine)
+    published = datetime(2024, 5, 21, 23, 30, tzinfo=timezone(timedelta(hours=1)))
+    link = "https://hostile.example/ar/visit.html"
+    first = store_article(store, make_item(HOSTILE_TEXT, link, "sahil-ar", published=published,
+                                           raw_html=HOSTILE_RAW))  # fmt: skip
+    store_article(store, make_item(CORRECTED_TEXT, link, "sahil-ar", published=published,
+                                   raw_html=HOSTILE_RAW))  # fmt: skip
+    bare = store_article(store, make_item("نص آخر قصير", "https://x.example/2", "atlas-ar"))
+    now = datetime(2026, 3, 12, 12, 0, tzinfo=UTC)
+    with Session(engine) as session, session.begin():
+        for day, stored in ((0, 5), (0, 2), (2, 7), (40, 9)):
+            run = runs.start_run(
+                session, "atlas-ar", trigger="scheduled", scheduled_for=None, scheduler=None,
+                host="h", started_at=now - timedelta(days=day, hours=1),
+            )  # fmt: skip
+            runs.finish_run(session, run, runs.RunVerdict(runs.OK, articles_stored=stored),
+                            exit_code=0, finished_at=run.started_at)  # fmt: skip
+    with Session(engine) as session:
+        versions = article_versions(session, first.article_id)
+        assert [(v["version"], v["current"]) for v in versions] == [(1, False), (2, True)]
+        assert versions[0]["text"] == HOSTILE_TEXT and versions[1]["text"] == CORRECTED_TEXT
+        assert versions[0]["published_at"] == "2024-05-21T23:30:00+01:00"  # publisher's offset
+        assert article_versions(session, 10**9) == []
+        assert [v["version"] for v in article_versions(session, bare.article_id)] == [1]
+        raw = raw_page(session, first.article_id)
+        assert raw is not None and raw.text == HOSTILE_RAW and not raw.truncated
+        cut = raw_page(session, first.article_id, max_bytes=10)
+        assert cut is not None and cut.truncated and cut.text == HOSTILE_RAW[:10]
+        assert raw_page(session, bare.article_id) is None
+        days, stored = daily_yield(session, ["atlas-ar", "ledger-en"], 30, now)
+    assert len(days) == 30 and days[-1] == "2026-03-12" and days[0] == "2026-02-11"
+    assert stored["atlas-ar"][-1] == 7 and stored["atlas-ar"][-3] == 7  # 40 days ago: outside
+    assert sum(stored["atlas-ar"]) == 14 and stored["ledger-en"] == [0] * 30
+    engine.dispose()

@@ -237,7 +237,8 @@ PARAS = "".join(
 def page(head: str = "", date_line: str = "") -> str:
     return (
         f"<html lang='ar' dir='rtl'><head><title>برنامج لإصلاح الطرق</title>{head}</head><body>"
-        "<header><span class='date'>السبت 14 مارس 2026</span></header>"
+        "<header><nav><a href='/'>الرئيسية</a> <a href='/sport'>رياضة</a></nav>"
+        "<span class='date'>السبت 14 مارس 2026</span></header>"
         f"<article><h1>برنامج لإصلاح الطرق</h1>{date_line}{PARAS}</article></body></html>"
     )
 
@@ -319,3 +320,14 @@ def test_a_source_timezone_is_checked_when_the_configuration_loads() -> None:
     message = str(caught.value)
     assert "sources.s.timezone" in message and "Africa/Rabat" in message
     assert "Africa/Casablanca" in message  # the fix names a real zone
+
+
+def test_utc_metadata_takes_the_offset_the_page_gives_the_same_instant_elsewhere() -> None:
+    head = (
+        '<meta property="og:updated_time" content="2025-11-30T23:10:00Z">'
+        '<meta property="article:published_time" content="2025-11-30T23:10:00+00:00">'
+        "<meta itemprop='x'><time datetime='2025-12-01T00:10:00+01:00'>1 déc.</time>"
+    )
+    result = ok(extract(page(head), None))
+    assert result.published_offset == 60 and result.published is not None
+    assert result.published.isoformat() == "2025-12-01T00:10:00+01:00"

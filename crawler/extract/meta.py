@@ -73,12 +73,19 @@ def page_date(
 
 
 def _in_publisher_offset(dated: PageDate, sig: PageSignals, zone: tzinfo | None) -> PageDate:
-    """A UTC time from the page's metadata, in the publisher's offset when the page also prints
-    the same instant in local time (``<time datetime="2023-11-08 23:30:59">`` or "November 8,
-    2023 at 11:30 p.m." beside ``2023-11-09T05:30:59Z``), or else in the source's zone. A
-    time with a non-zero offset, or without any, is kept as the page gives it."""
+    """A UTC time from the page's metadata, in the publisher's offset when the page also gives
+    the same instant with its offset (``2022-04-21T22:11:44-06:00`` beside
+    ``2022-04-22T04:11:44+00:00``) or prints it in local time (``<time datetime="2023-11-08
+    23:30:59">`` or "November 8, 2023 at 11:30 p.m." beside ``2023-11-09T05:30:59Z``), or else
+    in the source's zone. A time with a non-zero offset, or without any, is kept as given."""
     if dated.offset != 0:
         return dated
+    for value in sig.ld_dates + sig.meta_dates + sig.time_values:
+        # the same instant given elsewhere on the page with its offset
+        other = parse_date(value)
+        same = other is not None and abs(other.when - dated.when) < timedelta(minutes=1)
+        if other is not None and same and other.offset:
+            return other
     utc_wall = dated.when.replace(tzinfo=None)
     for values in (sig.ld_dates + sig.meta_dates, sig.time_values, sig.date_lines):
         # the first printed time only: later ones belong to related articles as often as not

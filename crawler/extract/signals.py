@@ -192,13 +192,25 @@ MAX_DATE_LINES = 12
 MAX_DATE_LINE_CHARS = 120
 
 
+_SITE_BLOCK = re.compile(r"site|masthead|global|banner|top|nav|menu", re.I)
+
+
 def _outside_article(el: lxml_html.HtmlElement) -> bool:
-    """In the site's navigation or sidebar, or in a page header or footer outside any article
-    (where sites print today's date); an article's own header and footer hold its date."""
-    tags = {a.tag for a in el.iterancestors() if isinstance(a.tag, str)}
+    """In the site's navigation or sidebar, or in the site's own header or footer (where sites
+    print today's date): one outside any article that holds a menu or says it is the site's.
+    An article's own header and footer hold its date."""
+    ancestors = [a for a in el.iterancestors() if isinstance(a.tag, str)]
+    tags = {a.tag for a in ancestors}
     if tags & _OUTSIDE_ARTICLE:
         return True
-    return bool(tags & {"header", "footer"}) and not tags & {"article", "main"}
+    if tags & {"article", "main"}:
+        return False
+    return any(_is_site_block(a) for a in ancestors if a.tag in ("header", "footer"))
+
+
+def _is_site_block(block: lxml_html.HtmlElement) -> bool:
+    marks = " ".join(block.get(k) or "" for k in ("class", "id", "role"))
+    return bool(_SITE_BLOCK.search(marks)) or block.find(".//nav") is not None
 
 
 def _read_date_lines(tree: lxml_html.HtmlElement, sig: PageSignals) -> None:

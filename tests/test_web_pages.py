@@ -366,3 +366,41 @@ def test_versions_raw_page_and_yield_on_both_backends(db_url: str) -> None:
     assert stored["atlas-ar"][-1] == 7 and stored["atlas-ar"][-3] == 7  # 40 days ago: outside
     assert sum(stored["atlas-ar"]) == 14 and stored["ledger-en"] == [0] * 30
     engine.dispose()
+
+
+def test_every_page_answers_on_both_backends(
+    db_url: str, crawled_collection: tuple[str, str]
+) -> None:
+    """The pages over a fresh database of each backend (read-only sessions there too)."""
+    from story_texts import copies
+
+    config = crawled_collection[1]
+    engine = db.make_engine(db_url)
+    store = ArticleStore(engine)
+    topics = load_config(config).topics
+    day = datetime(2026, 3, 12, 9, 0, tzinfo=timezone(timedelta(hours=1)))
+    wire = copies("ar")
+    saved = [
+        store_article(store, make_item(wire[kind], f"https://{s}.example/w", s, published=day
+                                       + timedelta(hours=n), title="وفد إسرائيلي"), topics)
+        for n, (kind, s) in enumerate((("original", "atlas-ar"), ("dateline", "sahil-ar")))
+    ]  # fmt: skip
+    story_id = saved[0].story_id
+    assert story_id is not None and saved[1].story_id == story_id
+    engine.dispose()
+    edited = "[topics.israel]\nlabel = 'x'\n[topics.israel.terms]\nar = ['كلمة لا ترد']\n"
+    with running_web(db_url, config) as web:
+        listed = _main(httpx.get(web.url("/stories?since=3650d")).text)
+        assert f'data-story-id="{story_id}"' in listed
+        page = _main(httpx.get(web.url(f"/stories/{story_id}")).text)
+        assert re.findall(r'<span class="outlet" dir="ltr">([^<]+)</span>', page) == [
+            "atlas-ar", "sahil-ar",
+        ]  # fmt: skip
+        article = _main(httpx.get(web.url(f"/articles/{saved[0].article_id}")).text)
+        assert '<mark class="evidence" title="israel:' in article
+        for path in ("/topics", "/topics/israel", "/sources", "/topics/backtest?topic=israel"):
+            assert httpx.get(web.url(path)).status_code == 200, path
+        tried = httpx.post(web.url("/topics/backtest"), data={"definition": edited, "days": "all"})
+        counts = re.search(r'<p class="backtest-counts">(.*?)</p>', tried.text, re.S)
+        assert counts is not None, _main(tried.text)
+        assert "−2 removed" in unescape(counts.group(1)), counts.group(1)

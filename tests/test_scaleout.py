@@ -99,8 +99,10 @@ class Proc:
     def __init__(self, log: Path, args: Sequence[str], env: dict[str, str] | None = None) -> None:
         self.log = log
         self._fh = log.open("w")
-        full_env = {**os.environ, **(env or {})}
-        full_env.pop("MARSAD_DB_URL", None) if "MARSAD_DB_URL" not in (env or {}) else None
+        full_env = {
+            k: v for k, v in os.environ.items() if k not in ("MARSAD_DB_URL", broker.BROKER_URL_ENV)
+        }
+        full_env.update(env or {})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "crawler", *args],
             stdout=self._fh,
@@ -281,6 +283,32 @@ def _crash_a_worker(cluster: Cluster, web: GeneratedWeb, workers: Sequence[Proc]
     return crashed, killed_at
 
 
+def _publish_twice(cluster: Cluster, web: GeneratedWeb, workers: Sequence[Proc]) -> None:
+    """A job published twice on purpose, to two idle workers: one crawl, one
+    skipped_duplicate, never two crawls of the source at once."""
+    web.sitemap_delay[1] = 4.0  # the crawl that wins the lock is still running
+    publisher = broker.Publisher(
+        cluster.broker_url, cluster.queue, broker.DEFAULT_VISIBILITY_TIMEOUT
+    )
+    before = len(cluster.runs("web-1"))
+    job = broker.Job("web-1", datetime.now(UTC), "scheduled", datetime.now(UTC))
+    publisher.publish(job)
+    publisher.publish(job)
+    publisher.close()
+    cluster.wait(
+        "both copies of the job to be recorded",
+        lambda: len([r for r in cluster.runs("web-1")[before:] if r.outcome != runs.RUNNING]) == 2,
+        alive=workers,
+    )
+    copies = cluster.runs("web-1")[before:]
+    assert sorted(_outcomes(copies)) == [runs.OK, runs.SKIPPED_DUPLICATE], [
+        (r.outcome, r.error_summary) for r in copies
+    ]
+    _assert_one_at_a_time(cluster.runs("web-1"))
+    assert cluster.stored("web-1") == web.articles
+    web.sitemap_delay[1] = 0.0
+
+
 # --------------------------------------------------------------------------- RabbitMQ
 
 
@@ -332,6 +360,7 @@ def test_scheduler_and_three_workers_on_rabbitmq(
         )
         rerun = next(r for r in cluster.runs("web-0") if r.outcome == runs.OK)
         assert rerun.id > crashed.id and rerun.pid != crashed.pid
+        assert rerun.scheduler != crashed.scheduler, "another worker finished the job"
         assert rerun.pages_fetched < web.articles, "the re-run fetches only what is missing"
         for i in range(6):
             assert cluster.stored(web.key(i)) == web.articles, web.key(i)
@@ -341,27 +370,7 @@ def test_scheduler_and_three_workers_on_rabbitmq(
             ).one()
         assert tuple(urls) == (600, 600), "every article stored exactly once"
 
-        # a job published twice on purpose: one crawl, one skipped_duplicate, never at once
-        web.sitemap_delay[1] = 4.0
-        publisher = broker.Publisher(rabbit, queue, broker.DEFAULT_VISIBILITY_TIMEOUT)
-        before = len(cluster.runs("web-1"))
-        job = broker.Job("web-1", datetime.now(UTC), "scheduled", datetime.now(UTC))
-        publisher.publish(job)
-        publisher.publish(job)
-        publisher.close()
-        cluster.wait(
-            "both copies of the job to be recorded",
-            lambda: (
-                len([r for r in cluster.runs("web-1")[before:] if r.outcome != runs.RUNNING]) == 2
-            ),
-            alive=alive,
-        )
-        copies = cluster.runs("web-1")[before:]
-        assert sorted(_outcomes(copies)) == [runs.OK, runs.SKIPPED_DUPLICATE], [
-            (r.outcome, r.error_summary) for r in copies
-        ]
-        _assert_one_at_a_time(cluster.runs("web-1"))
-        assert cluster.stored("web-1") == web.articles
+        _publish_twice(cluster, web, alive)
 
         # `marsad runs --format json` knows the machines
         shown = subprocess.run(
@@ -372,6 +381,16 @@ def test_scheduler_and_three_workers_on_rabbitmq(
         assert shown.returncode == 0, shown.stderr
         rows = json.loads(shown.stdout)
         assert all(row["host"] == socket.gethostname() and row["pid"] for row in rows), rows
+        status = subprocess.run(
+            [sys.executable, "-m", "crawler", "--config", str(config), "--db", cluster.db_url,
+             "status", "--format", "json"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert status.returncode == 0, status.stderr
+        assert all(
+            h["last_host"] == socket.gethostname() and h["last_pid"]
+            for h in json.loads(status.stdout)
+        ), status.stdout
         table = subprocess.run(
             [sys.executable, "-m", "crawler", "--db", cluster.db_url, "runs", "--limit", "3"],
             capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "250"},
@@ -447,6 +466,7 @@ def test_workers_on_redis_with_a_short_visibility_timeout(
         for i in range(3):
             assert cluster.stored(web.key(i)) == web.articles
             _assert_one_at_a_time(cluster.runs(web.key(i)))
+        _publish_twice(cluster, web, alive)
         leader.stop()
         for w in alive:
             w.stop()
@@ -525,3 +545,49 @@ def test_an_unreachable_broker_is_said_and_retried(tmp_path: Path, pg_url: str) 
             assert worker.stop() is not None and scheduler.stop() == 0
         finally:
             cluster.close()
+
+
+# --------------------------------------------------------------------------- the source lock
+
+
+def test_a_source_lock_is_exclusive_and_seen_by_the_reaper(pg_url: str) -> None:
+    from crawler import db
+    from crawler.schedule import sourcelock
+
+    engine = db.make_engine(pg_url)
+    with Session(engine) as session:
+        schema = sourcelock.current_schema(session)
+    keys = {s: sourcelock.lock_key(schema, s) for s in [f"s{i}" for i in range(16)]}
+    assert any(k < 0 for k in keys.values()) and any(k > 0 for k in keys.values())
+    try:
+        for source in keys:  # negative and positive keys alike
+            first = sourcelock.SourceLock(pg_url, source)
+            second = sourcelock.SourceLock(pg_url, source)
+            assert first.try_acquire() and first.key is not None
+            with Session(engine) as session:
+                assert sourcelock.is_held(session, first.key)
+                assert not sourcelock.is_held(session, first.key ^ 1)
+            assert not second.try_acquire(), "a second holder of one source's lock"
+            first.release()
+            with Session(engine) as session:
+                assert not sourcelock.is_held(session, first.key)
+            assert second.try_acquire()
+            second.release()
+
+        # a worker's running row: kept while its lock is held, crashed once it is free
+        holder = sourcelock.SourceLock(pg_url, "a")
+        assert holder.try_acquire()
+        with Session(engine) as session, session.begin():
+            run = runs.start_run(session, "a", trigger="scheduled", scheduled_for=None,
+                                 scheduler=sourcelock.WORKER_PREFIX + "h:1", host="h")  # fmt: skip
+            run.pid = 1
+            run_id = run.id
+        assert sourcelock.reap_dead_runs(engine, by="test") == []
+        holder.release()
+        assert sourcelock.reap_dead_runs(engine, by="test") == [run_id]
+        with Session(engine) as session:
+            reaped = session.get(CrawlRun, run_id)
+            assert reaped is not None and reaped.outcome == runs.CRASHED
+            assert "died" in (reaped.error_summary or "")
+    finally:
+        engine.dispose()

@@ -346,6 +346,8 @@ def _health_table(healths: Sequence[health.SourceHealth], width: int) -> Table:
     table.add_column("schedule" if wide else "sched", overflow="fold")
     table.add_column("last run (UTC)" if wide else "last run", overflow="fold", no_wrap=wide)
     table.add_column("outcome", min_width=max([7, *map(len, outcomes)]))
+    if wide:  # where it ran: a narrow terminal keeps it in --format json (last_host, last_pid)
+        table.add_column("on (host:pid)", no_wrap=True)
     table.add_column(
         "last success" if wide else "success", overflow="fold", min_width=7, no_wrap=wide
     )
@@ -358,11 +360,13 @@ def _health_table(healths: Sequence[health.SourceHealth], width: int) -> Table:
         usual = "-" if h.usual_articles is None else f"{h.usual_articles:g}"
         last = "-" if h.last_articles is None else str(h.last_articles)
         flags = _flags_text(h)
+        ran_on = [f"{h.last_host or '-'}:{h.last_pid or '-'}"] if wide else []
         table.add_row(
             h.source,
             h.schedule,
             when(h.last_run_at),
             outcome,
+            *ran_on,
             when(h.last_success_at),
             str(h.consecutive_failures),
             f"{last}/{usual}",

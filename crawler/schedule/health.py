@@ -57,6 +57,8 @@ class SourceHealth:
     schedule: str
     last_run_at: datetime | None = None
     last_outcome: str | None = None
+    last_host: str | None = None  # where the last run ran (worker or scheduler machine)
+    last_pid: int | None = None  # its crawl process
     last_success_at: datetime | None = None
     consecutive_failures: int = 0
     last_articles: int | None = None
@@ -85,6 +87,8 @@ def assess_source(
     if history:
         health.last_run_at = as_utc(history[0].started_at)
         health.last_outcome = history[0].outcome
+        health.last_host = history[0].host
+        health.last_pid = history[0].pid
     scheduled = [
         r for r in history if r.trigger != runs.MANUAL and r.outcome not in runs.NEVER_STARTED
     ]

@@ -448,8 +448,11 @@ def live_workers(url: str, timeout: float = 2.0) -> list[dict[str, Any]]:
     """The workers that answer on the broker, with the job each is running (Celery inspect)."""
     app = broker.make_app(url)
     try:
-        inspect = app.control.inspect(timeout=timeout)
-        pings = inspect.ping() or {}
+        pings = app.control.inspect(timeout=timeout).ping() or {}
+        if not pings:
+            return []
+        # the workers that answered: each next question ends as soon as they all replied
+        inspect = app.control.inspect(timeout=timeout, destination=list(pings), limit=len(pings))
         active = inspect.active() or {}
         stats = inspect.stats() or {}
     except Exception as exc:

@@ -16,6 +16,8 @@ It then scores three sets, ours vs naive, per topic (P/R/F1) and per language (T
   suite-check  tests/data/tagging_confusers_check.jsonl, a second suite written before any
            rule change and never tuned on: only its totals are printed (no per-family
            breakdown, no errors), the honest "unseen text" figure beside the check half
+  suite-third  tests/data/tagging_confusers_third.jsonl, a third suite written by someone who
+           never saw the rules nor the other suites: totals only, like suite-check
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from crawler.tagging import Tagger, tag_record  # noqa: E402
 DEFAULT_SHARED = REPO.parent / "shared"
 SUITE = REPO / "tests" / "data" / "tagging_confusers.jsonl"
 SUITE_CHECK = REPO / "tests" / "data" / "tagging_confusers_check.jsonl"
+SUITE_THIRD = REPO / "tests" / "data" / "tagging_confusers_third.jsonl"
 SUITE_TOPICS = ("defense", "israel", "morocco")
 
 Half = Literal["tune", "check"]
@@ -244,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/marsad-tagging"))
     parser.add_argument("--suite", type=Path, default=SUITE)
     parser.add_argument("--suite-check", type=Path, default=SUITE_CHECK)
+    parser.add_argument("--suite-third", type=Path, default=SUITE_THIRD)
     parser.add_argument("--errors", type=int, default=0, help="list N errors per topic (ours)")
     args = parser.parse_args(argv)
     gold = args.shared / "data" / "tagging-dev.jsonl"
@@ -268,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.suite_check.exists():
         check = read_jsonl(args.suite_check)
         lines = report("suite-check (never tuned on)", check, ours, naive, families=False)
+        print("\n" + "\n".join(lines))
+    if args.suite_third.exists():
+        third = read_jsonl(args.suite_third)
+        lines = report("suite-third (never saw the rules)", third, ours, naive, families=False)
         print("\n" + "\n".join(lines))
     return 0
 

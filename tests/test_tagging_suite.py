@@ -15,6 +15,7 @@ import pytest
 
 SUITE = Path(__file__).parent / "data" / "tagging_confusers.jsonl"
 SUITE_CHECK = Path(__file__).parent / "data" / "tagging_confusers_check.jsonl"
+SUITE_THIRD = Path(__file__).parent / "data" / "tagging_confusers_third.jsonl"
 TOPICS = {"defense", "israel", "morocco"}
 LANGS = {"ar", "fr", "en"}
 FAMILIES = {
@@ -34,7 +35,11 @@ def load_suite(path: Path = SUITE) -> list[dict[str, object]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-@pytest.fixture(scope="module", params=[SUITE, SUITE_CHECK], ids=["suite", "suite-check"])
+@pytest.fixture(
+    scope="module",
+    params=[SUITE, SUITE_CHECK, SUITE_THIRD],
+    ids=["suite", "suite-check", "suite-third"],
+)
 def suite(request: pytest.FixtureRequest) -> list[dict[str, object]]:
     return load_suite(request.param)
 
@@ -78,6 +83,15 @@ def test_the_two_suites_share_no_id_title_or_text() -> None:
     first, second = load_suite(), load_suite(SUITE_CHECK)
     for key in ("id", "title", "text"):
         assert not {r[key] for r in first} & {r[key] for r in second}, key
+
+
+def test_the_third_suite_has_at_least_twelve_per_family_and_shares_nothing() -> None:
+    third = load_suite(SUITE_THIRD)
+    per_family = Counter(record["family"] for record in third)
+    assert all(per_family[family] >= 12 for family in FAMILIES), per_family
+    for other in (load_suite(), load_suite(SUITE_CHECK)):
+        for key in ("id", "title", "text"):
+            assert not {r[key] for r in third} & {r[key] for r in other}, key
 
 
 def test_misses_carry_positive_labels(suite: list[dict[str, object]]) -> None:

@@ -76,3 +76,11 @@ def when_param(request: Request, name: str, *, end: bool = False) -> datetime | 
             f"{name}={raw[:40]!r} is not a date (2024-05-01), a date and time "
             "(2024-05-01T08:00) or an age (90m, 24h, 7d, 2w)"
         ) from None
+
+
+def id_param(request: Request, name: str, what: str) -> int:
+    """A whole-number id from the path (``/articles/{article_id}``): anything else is a 400."""
+    raw = str(request.path_params[name])
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise BadRequest(f"{what} id {raw[:40]!r} is not a whole number (an id is like 123)")
+    return int(raw)

@@ -22,8 +22,7 @@ from crawler.search.detail import article_versions, raw_page
 from crawler.tagging import Tagger
 from crawler.text.tokens import TOKEN_RE
 from crawler.web.pages._format import local_when, utc_when
-from crawler.web.pages.stories import path_id
-from crawler.web.params import NotFound
+from crawler.web.params import NotFound, id_param
 from crawler.web.render import render
 
 #: words (and the spaces between them) compared by a diff; past this the rest is not compared
@@ -231,7 +230,7 @@ def web_url(url: str | None) -> str | None:
 
 
 def article_page(request: Request) -> Response:
-    article_id = path_id(request, "article_id", "article")
+    article_id = id_param(request, "article_id", "article")
     marsad = request.app.state.marsad
     with marsad.session() as session:
         article = article_detail(session, article_id)
@@ -274,7 +273,7 @@ def article_page(request: Request) -> Response:
 
 
 def raw_page_text(request: Request) -> Response:
-    article_id = path_id(request, "article_id", "article")
+    article_id = id_param(request, "article_id", "article")
     with request.app.state.marsad.session() as session:
         raw = raw_page(session, article_id)
     if raw is None:

@@ -13,19 +13,11 @@ from starlette.routing import BaseRoute, Route
 from crawler.stories import queries
 from crawler.timespec import parse_age
 from crawler.web.pages._format import duration, local_when, number, utc_when
-from crawler.web.params import BadRequest, NotFound, int_param, when_param
+from crawler.web.params import NotFound, id_param, int_param, when_param
 from crawler.web.render import render
 
 DEFAULT_SINCE = "7d"
 MAX_LIMIT = 100
-
-
-def path_id(request: Request, name: str, what: str) -> int:
-    """The integer id in the path (a 400 that says so for anything else)."""
-    raw = str(request.path_params[name])
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise BadRequest(f"{what} id {raw[:40]!r} is not a whole number (an id is like 123)")
-    return int(raw)
 
 
 def _story_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +52,7 @@ def stories_page(request: Request) -> Response:
 
 
 def story_page(request: Request) -> Response:
-    story_id = path_id(request, "story_id", "story")
+    story_id = id_param(request, "story_id", "story")
     with request.app.state.marsad.session() as session:
         story = queries.story_detail(session, story_id)
     if story is None:

@@ -130,7 +130,7 @@ def test_stories_list_the_largest_and_fastest_with_outlets_in_order(
         block = block[: block.index("</section>")]
         story = block[block.index(f'<li class="story" data-story-id="{expected["id"]}">') :]
         story = story[: story.index("</ol>")]
-        outlets = re.findall(r'<li class="outlet">([^<]+)</li>', story)
+        outlets = re.findall(r'<li class="outlet" data-source="([^"]+)">', story)
         assert outlets == expected["outlets"], section
     fastest = html[html.index('<section class="fastest"') :]
     for shown in re.findall(r'<span class="outlet-count">(\d+) outlets?</span>', fastest):

@@ -4,6 +4,7 @@ reads them (the publisher's local time with its offset; UTC said so), durations,
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from crawler.config import format_duration
 from crawler.db import as_utc
@@ -43,3 +44,8 @@ def number(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return "-"
     return f"{value:,.{digits}f}"
+
+
+def outlet_names(config: Any) -> dict[str, dict[str, str]]:
+    """source key -> its name and language from sources.toml (for ``story_outlet.html``)."""
+    return {s.key: {"name": s.name, "lang": s.lang} for s in config.sources}

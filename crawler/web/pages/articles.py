@@ -21,7 +21,7 @@ from crawler.search import article_detail
 from crawler.search.detail import article_versions, raw_page
 from crawler.tagging import Tagger
 from crawler.text.tokens import TOKEN_RE
-from crawler.web.pages._format import local_when, utc_when
+from crawler.web.pages._format import local_when, outlet_names, utc_when
 from crawler.web.params import NotFound, id_param
 from crawler.web.render import render
 
@@ -258,6 +258,7 @@ def article_page(request: Request) -> Response:
         {
             "nav": "search",
             "article": article,
+            "outlets": outlet_names(marsad.config),
             "published": local_when(article["published_at"]),
             "fetched": utc_when(article["fetched_at"]),
             "original_url": web_url(article["url"]),

@@ -15,7 +15,7 @@ from crawler.digest import recent_runs as recent_digests
 from crawler.schedule import health, runs
 from crawler.schedule.yields import daily_yield
 from crawler.web.charts import Series, line_chart
-from crawler.web.pages._format import duration, number, utc_when
+from crawler.web.pages._format import duration, number, outlet_names, utc_when
 from crawler.web.params import int_param
 from crawler.web.render import render
 
@@ -88,6 +88,7 @@ def sources_page(request: Request) -> Response:
         "sources.html",
         {
             "nav": "sources",
+            "outlets": outlet_names(marsad.config),
             "healths": [_health_view(h) for h in healths],
             "flagged": sum(1 for h in healths if h.flags),
             "runs": [_run_view(run) for run in recent],

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from crawler.stories import queries
 from crawler.timespec import parse_age
-from crawler.web.pages._format import duration, local_when, number, utc_when
+from crawler.web.pages._format import duration, local_when, number, outlet_names, utc_when
 from crawler.web.params import NotFound, id_param, int_param, when_param
 from crawler.web.render import render
 
@@ -28,6 +28,7 @@ def _story_view(row: dict[str, Any]) -> dict[str, Any]:
         "rate": number(row["outlets_per_hour"], 2),
         "first_copy": utc_when(row["first_copy_at"]),
         "last_copy": utc_when(row["last_copy_at"]),
+        "canonical_published": local_when((row["canonical"] or {}).get("published_at")),
     }
 
 
@@ -47,6 +48,7 @@ def stories_page(request: Request) -> Response:
             "largest": [_story_view(row) for row in largest],
             "fastest": [_story_view(row) for row in fastest],
             "min_hours": queries.MIN_SPREAD_HOURS,
+            "outlets": outlet_names(request.app.state.marsad.config),
         },
     )
 
@@ -60,7 +62,15 @@ def story_page(request: Request) -> Response:
     for copy in story["articles"]:
         copy["published"] = local_when(copy["published_at"])
         copy["fetched"] = utc_when(copy["fetched_at"])
-    return render(request, "story.html", {"nav": "stories", "story": _story_view(story)})
+    return render(
+        request,
+        "story.html",
+        {
+            "nav": "stories",
+            "story": _story_view(story),
+            "outlets": outlet_names(request.app.state.marsad.config),
+        },
+    )
 
 
 routes: list[BaseRoute] = [

@@ -157,3 +157,13 @@ def test_the_shipped_topics_round_trip_through_the_form(
         assert source is not None
         (parsed,) = parse_topics(tomllib.loads(source), "pasted")
         assert parsed == topic
+
+
+def test_one_backtest_at_a_time(web) -> None:  # type: ignore[no-untyped-def]
+    assert topics_page._BACKTESTS.acquire(timeout=60)  # as if another one were running
+    try:
+        busy = _post(web, EDITED)
+    finally:
+        topics_page._BACKTESTS.release()
+    assert busy.status_code == 503 and "another backtest is running" in busy.text
+    assert _post(web, EDITED).status_code == 200

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import tomllib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,6 +37,8 @@ TREND_DAYS = 30
 MAX_FORM_BYTES = 64 * 1024
 MAX_BACKTEST_TOPICS = 5
 MAX_BACKTEST_WORK = 10_000
+#: one backtest at a time: each is seconds of CPU, and the server has a few cores to share
+_BACKTESTS = threading.Lock()
 BACKTEST_DAYS = ("1", "7", "30", "90", "365", "all")
 DEFAULT_BACKTEST_DAYS = "30"
 BACKTEST_SAMPLE = 20
@@ -351,23 +354,27 @@ def run_backtests(
             f"{MAX_BACKTEST_WORK:,} to tag at once: choose fewer days (or run `marsad topics "
             "test` on the command line, which has no limit)"
         )
-    results = []
-    for topic in topics:
-        result: BacktestResult = backtest(
-            marsad.engine, Tagger([topic]), topic.key, since, BACKTEST_SAMPLE
-        )
-        results.append(
-            {
-                "topic": topic.key,
-                "label": topic.label,
-                "counts": _counts(result),
-                "added": [_change_view(c) for c in result.added_sample],
-                "removed": [_change_view(c) for c in result.removed_sample],
-                "raw": result,
-            }
-        )
+    if not _BACKTESTS.acquire(blocking=False):
+        raise BadRequest("another backtest is running: try again when it has finished", 503)
+    try:
+        results = [_one_backtest(marsad, topic, since) for topic in topics]
+    finally:
+        _BACKTESTS.release()
     window = "every stored article" if since is None else f"articles since {since:%Y-%m-%d} UTC"
     return results, window, considered
+
+
+def _one_backtest(marsad: Any, topic: Topic, since: datetime | None) -> dict[str, Any]:
+    result: BacktestResult = backtest(
+        marsad.engine, Tagger([topic]), topic.key, since, BACKTEST_SAMPLE
+    )
+    return {
+        "topic": topic.key,
+        "label": topic.label,
+        "counts": _counts(result),
+        "added": [_change_view(c) for c in result.added_sample],
+        "removed": [_change_view(c) for c in result.removed_sample],
+    }
 
 
 async def backtest_page(request: Request) -> Response:

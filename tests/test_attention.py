@@ -88,6 +88,10 @@ def test_top_words_are_normalised_without_stop_words(db_url: str) -> None:
         # «المغرب» in three articles: counted once each, under its key without «ال»
         assert keys["مغرب"]["count"] == 3 and keys["مغرب"]["word"] == "مغرب"
         assert keys[normalize_text("تفاهم")]["count"] == 2
+        # «وإسرائيل» counts as «إسرائيل» (the bare word is in the sample), written with hamza
+        israel = keys[normalize_text("إسرائيل")]
+        assert israel["count"] == 3 and israel["word"] == "إسرائيل"
+        assert normalize_text("وإسرائيل") not in keys
         for stop in ("في", "بين", "et", "the", "le", "leur"):
             assert normalize_text(stop) not in keys
         capped = top_words(session, None, sample=2)

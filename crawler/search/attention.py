@@ -29,7 +29,7 @@ from crawler.search.facets import NO_FILTERS
 from crawler.search.index import index_for
 from crawler.search.stopwords import is_stop_word
 from crawler.text.normalize import normalize_text
-from crawler.text.tokens import TOKEN_RE, token_key
+from crawler.text.tokens import TOKEN_RE, is_arabic, token_key
 
 __all__ = ["MAX_DAYS", "WORD_SAMPLE", "attention", "days_csv_rows", "top_words"]
 
@@ -40,6 +40,10 @@ WORD_SAMPLE = 1_000
 #: Characters of each sampled text read for the top words (its title always).
 WORD_TEXT_CHARS = 3_000
 _ARTICLE_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال")
+#: Texts read at most to find how a top word is written (when no title has it).
+SPELLING_TEXTS = 300
+_CLITICS = ("و", "ف", "ب", "ل", "ك")
+_ELIDED_RE = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’ʼ]", re.IGNORECASE)
 _NORM_WORD_RE = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -75,7 +79,7 @@ def top_words(
         step = len(chosen) / sample
         chosen = [chosen[int(k * step)] for k in range(sample)]
     index = index_for(session)
-    per_article: Counter[str] = Counter()
+    words_of: list[set[str]] = []
     titles: list[str] = []
     for start in range(0, len(chosen), 500):
         stmt = select(
@@ -84,29 +88,59 @@ def top_words(
         for title, title_norm, text_norm in session.execute(stmt):
             titles.append(title or "")
             seen = {_word_key(w) for w in _NORM_WORD_RE.findall(f"{title_norm} {text_norm or ''}")}
-            per_article.update(k for k in seen if not is_stop_word(k))
+            words_of.append({k for k in seen if not is_stop_word(k)})
+    # «وإسرائيل» counts as «إسرائيل» when the sample also has the bare word (a leading و of
+    # «وزير» stays: there is no «زير»)
+    vocabulary = set().union(*words_of)
+    merged = {
+        k: k[1:]
+        for k in vocabulary
+        if k[:1] in _CLITICS and is_arabic(k[0]) and len(k) > 3 and k[1:] in vocabulary
+    }
+    per_article: Counter[str] = Counter()
+    for words in words_of:
+        per_article.update({merged.get(k, k) for k in words})
     best = per_article.most_common(limit)
-    spelled = _spellings({k for k, _ in best}, titles)
+    spelled = _spellings(session, {k for k, _ in best}, titles, chosen)
     return {
         "sample": len(chosen),
         "words": [{"word": spelled.get(k, k), "key": k, "count": n} for k, n in best],
     }
 
 
-def _spellings(keys: set[str], titles: list[str]) -> dict[str, str]:
-    """The commonest original spelling of each matching-form *key* among *titles*."""
+def _spellings(
+    session: Session, keys: set[str], titles: list[str], ids: Sequence[int]
+) -> dict[str, str]:
+    """The commonest original spelling of each matching-form *key*: among *titles*, then in
+    the texts of *ids* (a batch at a time, until every key has one or SPELLING_TEXTS were read)."""
     seen: dict[str, Counter[str]] = defaultdict(Counter)
-    for title in titles:
-        for raw in TOKEN_RE.findall(title):
-            key = _word_key(token_key(raw))
+    cache: dict[str, str] = {}
+
+    def scan(text: str) -> None:
+        for raw in TOKEN_RE.findall(text):
+            key = cache.get(raw)
+            if key is None:
+                key = cache[raw] = _word_key(token_key(raw))
             if key in keys:
-                shown = raw
+                shown = _ELIDED_RE.sub("", raw)  # «l'énergie» is shown as «énergie», like its key
                 stripped = normalize_text(raw)
                 for prefix in _ARTICLE_PREFIXES:  # show «الحكومة» as «حكومة» like its key
                     if stripped.startswith(prefix) and _word_key(stripped) != stripped:
                         shown = raw[len(prefix) :]
                         break
                 seen[key][shown] += 1
+
+    for title in titles:
+        scan(title)
+    index = index_for(session)
+    for start in range(0, min(len(ids), SPELLING_TEXTS), 50):
+        if keys <= seen.keys():
+            break
+        stmt = select(func.substr(Article.text, 1, WORD_TEXT_CHARS)).where(
+            index.among(list(ids[start : start + 50]))
+        )
+        for (text,) in session.execute(stmt):
+            scan(text or "")
     return {key: spellings.most_common(1)[0][0] for key, spellings in seen.items()}
 
 

@@ -16,6 +16,8 @@ _AR = """
 قال قالت وقال وقالت يقول تقول أضاف وأضاف أكد وأكد أوضح وأوضح أشار وأشار حسب وفق وفقا نحو عبر
 لدى لدي إلا الا سوى عدة عدد أكثر أقل أول ثاني آخر أخرى اخرى الذى التى عليه عليها فيه فيها منه
 منها إليه إليها عنه عنها له لها لهم به بها بهم يتم تم وتم ومع أما إما سنة عام يوم شهر
+الذي التي ذات خاصة عدد اثنين ثلاثة أربعة خمسة مليون مليار الأحد الاثنين الثلاثاء الأربعاء
+الخميس الجمعة السبت صباح مساء الأسبوع أسبوع حاليا أمام وذلك ذلك بينما حين كانت يمكن
 """
 _FR = """
 le la les l un une des du de d au aux et ou mais donc or ni car que qu qui quoi dont où ce cet
@@ -25,7 +27,10 @@ depuis pendant avant après selon contre est sont était étaient été être a 
 fait faire peut peuvent doit dont tout tous toute toutes autre autres même mêmes sera seront
 serait cela ça ceci celui celle ceux celles si lors alors encore déjà mardi lundi mercredi jeudi
 vendredi samedi dimanche hier aujourd aujourd'hui demain année an ans jour jours selon a-t-il
-dit déclaré indiqué ajouté affirmé
+dit déclaré indiqué ajouté affirmé notamment plusieurs toutefois cependant également chaque
+certains certaines quelques deux trois quatre cinq six sept huit neuf dix cent mille premier
+première dernier dernière seuil afin ceux lequel laquelle lesquels via car quand comment aussi
+mois semaine hier cette leurs tous
 """
 _EN = """
 the a an and or but if then of to in on at by for with from as into about over after before
@@ -34,12 +39,21 @@ do does did doing will would shall should can could may might must it its this t
 he she they them his her their we us our you your i me my not no nor so than too very just also
 only more most other some such any each all both few own same there here when where which who
 whom whose what why how said says say told according new one two year years day monday tuesday
-wednesday thursday friday saturday sunday yesterday today tomorrow
+wednesday thursday friday saturday sunday yesterday today tomorrow three four five six
+seven eight nine ten first last while since because however including several many much week
+month mr ms also like well back still even
 """
+
+
+def _forms(word: str) -> set[str]:
+    """The matching form of *word*, and without «ال» (top words drop it: «اليوم» -> «يوم»)."""
+    key = token_key(word)
+    return {key, key[2:]} if key.startswith("ال") and len(key) - 2 >= 3 else {key}
+
 
 #: Every stop word of ar, fr and en in matching form.
 STOP_WORDS: frozenset[str] = frozenset(
-    key for words in (_AR, _FR, _EN) for word in words.split() if (key := token_key(word))
+    form for words in (_AR, _FR, _EN) for word in words.split() for form in _forms(word) if form
 )
 
 

@@ -16,6 +16,8 @@ __all__ = ["Series", "bar_chart", "line_chart"]
 
 #: Colours of the series, in order (the palette of marsad.css).
 PALETTE = ("#0b6e4f", "#c2570c", "#3056a8", "#8a3ea8", "#5b6670")
+#: Line styles of the series, in order: a series drawn over an equal one still shows.
+DASHES = ("", ' stroke-dasharray="6 4"', ' stroke-dasharray="2 3"')
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,12 @@ def line_chart(
         )
     if n:
         step = max(1, n // 6)
-        for i in list(range(0, n, step))[:7] + ([n - 1] if (n - 1) % step else []):
+        shown = list(range(0, n, step))[:7]
+        if shown[-1] != n - 1:
+            if n - 1 - shown[-1] < step * 0.6:  # too close to the last tick: replace it
+                shown.pop()
+            shown.append(n - 1)
+        for i in shown:
             parts.append(
                 f'<text class="xlabel" x="{x(i):.1f}" y="{height - 12}" text-anchor="middle" '
                 f'font-size="11" fill="#5b6670">{escape(labels[i])}</text>'
@@ -89,7 +96,8 @@ def line_chart(
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(line.values))
         parts.append(
             f'<g class="series" data-series="{escape(line.name)}">'
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2"{DASHES[k % len(DASHES)]} '
+            f'points="{points}"/>'
         )
         for i, value in enumerate(line.values):
             parts.append(

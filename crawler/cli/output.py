@@ -104,6 +104,7 @@ def print_sources(config: Config, fmt: str) -> None:
                 "sections": list(s.sections),
                 "interval": s.interval.total_seconds() if s.interval else None,
                 "cron": s.cron,
+                "timezone": s.timezone,
             }
             for s in config.sources
         ]

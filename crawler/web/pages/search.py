@@ -24,6 +24,7 @@ from crawler.search.attention import attention
 from crawler.search.export import csv_chunks, export_fields, ndjson_chunks
 from crawler.search.facets import base_language, count, facets
 from crawler.search.paging import results_page
+from crawler.search.query import parse_query
 from crawler.search.snippets import highlighter
 from crawler.web.charts import Series, bar_chart, line_chart
 from crawler.web.params import (
@@ -63,8 +64,8 @@ class SearchRequest:
             "topic": list(self.filters.topics),
             "source": list(self.filters.sources),
             "lang": list(self.filters.languages),
-            "since": self._raw_since,
-            "until": self._raw_until,
+            "since": self.since_text,
+            "until": self.until_text,
             "sort": self.sort if self.sort != default_sort(self.query) else "",
             "page": self.page if self.page > 1 else "",
         }
@@ -75,9 +76,9 @@ class SearchRequest:
         query = urlencode(self.params(**changes), doseq=True)
         return path + ("?" + query if query else "")
 
-    # the since/until exactly as typed (7d stays 7d in links)
-    _raw_since: str = ""
-    _raw_until: str = ""
+    #: since/until exactly as typed (7d stays 7d in links)
+    since_text: str = ""
+    until_text: str = ""
 
 
 def default_sort(query: str) -> str:
@@ -103,8 +104,8 @@ def search_request(request: Request) -> SearchRequest:
         filters,
         sort,
         page,
-        _raw_since=text_param(request, "since"),
-        _raw_until=text_param(request, "until"),
+        since_text=text_param(request, "since"),
+        until_text=text_param(request, "until"),
     )
 
 
@@ -343,7 +344,7 @@ def _export(request: Request, kind: str) -> Response:
     with marsad.session() as session:  # checked before the first byte: a 400 is still possible
         check_filters(session, marsad.config, wanted.filters)
         if wanted.query:
-            highlighter(wanted.query)  # a malformed query is a 400, not a broken download
+            parse_query(wanted.query)  # a malformed query is a 400, not a broken download
 
     def records() -> Iterator[dict[str, Any]]:
         with marsad.session() as session:

@@ -74,7 +74,7 @@ def count(session: Session, query: str | None, filters: Filters = NO_FILTERS) ->
     if query and query.strip() and filters == Filters():
         matched = index_for(session).query(session, parse_query(query))
         stmt = select(func.count()).select_from(matched.index.table).where(matched.match)
-        return int(session.execute(stmt).scalar_one())
+        return int(matched.index.read_index(session, stmt)[0][0])
     stmt, _rank = _matching(session, query, filters, [func.count()])
     return int(session.execute(stmt).scalar_one())
 

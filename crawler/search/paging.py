@@ -109,7 +109,7 @@ def _date_page(
 ) -> list[dict[str, Any]] | None:
     matched = index_for(session).query(session, parse_query(query))
     stmt = select(matched.key).select_from(matched.index.table).where(matched.match)
-    ids = {int(i) for i in session.scalars(stmt.limit(ID_SET_MAX + 1))}
+    ids = {int(row[0]) for row in matched.index.read_index(session, stmt.limit(ID_SET_MAX + 1))}
     if len(ids) > ID_SET_MAX:
         return None
     walk = select(Article.id).order_by(_when().desc().nulls_last(), Article.id.desc())

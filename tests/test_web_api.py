@@ -41,6 +41,9 @@ def test_api_search_counts_pages_and_marks_snippets(
     assert faceted["facets"]["topics"] == {"israel": 3, "defense": 2}
     assert faceted["facets"]["languages"] == {"ar": 3}
     assert faceted["facets"]["days"] == {"2026-03-10": 1, "2026-03-11": 2}
+    # a day facet's link (since=day&until=day) selects that day's articles
+    day = httpx.get(web.url("/api/search"), params={"since": "2026-03-11", "until": "2026-03-11"})
+    assert day.json()["total"] == faceted["facets"]["days"]["2026-03-11"]
     everything = httpx.get(web.url("/api/search")).json()
     assert everything["total"] == 5 and everything["sort"] == "date"
     bad = httpx.get(web.url("/api/search"), params={"per_page": 1000})

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crawler.config import ConfigError, Topic
-from crawler.config.topics import PLAIN_TERM, load_senses, parse_topics
+from crawler.config.topics import PLAIN_TERM, TOPICS_FILE, load_senses, parse_topics
 from crawler.search import Filters, search
 from crawler.search.attention import attention
 from crawler.search.facets import matches
@@ -149,7 +149,7 @@ def topic_source(toml_text: str, key: str) -> str | None:
 
 def _topics_file_text(config: Any) -> str:
     try:
-        return (config.directory / "topics.toml").read_text(encoding="utf-8-sig")
+        return (config.directory / TOPICS_FILE).read_text(encoding="utf-8-sig")
     except OSError:
         return ""
 

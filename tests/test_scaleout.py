@@ -453,6 +453,7 @@ def test_workers_on_redis_with_a_short_visibility_timeout(
         leader = cluster.scheduler("--visibility-timeout", "20s")
         crashed, _ = _crash_a_worker(cluster, web, workers, "web-0", at_least=4)
         alive = [w for w in workers if w.proc.poll() is None]
+        alive.append(cluster.worker(*limits))  # the dead machine's replacement
         cluster.wait(
             "web-0 to be crawled again and every source ok",
             lambda: all(
@@ -466,6 +467,9 @@ def test_workers_on_redis_with_a_short_visibility_timeout(
         for i in range(3):
             assert cluster.stored(web.key(i)) == web.articles
             _assert_one_at_a_time(cluster.runs(web.key(i)))
+        for w in alive:
+            cluster.wait("the workers to be ready", lambda w=w: "ready: taking jobs" in w.output(),  # type: ignore[misc]
+                         alive=[w])  # fmt: skip
         _publish_twice(cluster, web, alive)
         leader.stop()
         for w in alive:

@@ -331,3 +331,10 @@ def test_utc_metadata_takes_the_offset_the_page_gives_the_same_instant_elsewhere
     result = ok(extract(page(head), None))
     assert result.published_offset == 60 and result.published is not None
     assert result.published.isoformat() == "2025-12-01T00:10:00+01:00"
+
+
+def test_arabic_digits_in_metadata() -> None:
+    head = '<meta name="date" content="٢٠٢٥-١١-٢٠T١٠:٠٠:٠٠+٠٣:٠٠">'
+    result = ok(extract(page(head), None, PageHints(fetched_at=FETCHED)))
+    assert result.published_offset == 180 and result.published is not None
+    assert result.published.isoformat() == "2025-11-20T10:00:00+03:00"

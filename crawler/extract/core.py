@@ -227,7 +227,7 @@ def _extract(
     zone = zone_named(hints.timezone)
     reference = hints.fetched_at or now()
     dated = page_date(sig, doc.date if doc else None, page_url or url, zone, reference)
-    if dated is None and _EXTENSIVE_DATES and not (sig.ld_dates or sig.meta_dates):
+    if dated is None and _EXTENSIVE_DATES:
         dated = _guessed_date(tree, page_url or url, zone, reference)
     source: str | None = None
     if dated is not None:

@@ -438,6 +438,43 @@ def test_standby_takes_over_and_enqueues_within_5_seconds(
         second.stop()
 
 
+def test_a_stopped_worker_hands_its_job_back(
+    tmp_path: Path, rabbit: str, queue: str, cluster_factory: object
+) -> None:
+    """SIGTERM: the worker stops its crawl (interrupted), puts the job back on the queue, exits
+    0; another worker finishes the source."""
+    with GeneratedWeb(sources=1, articles=40) as web:
+        web.page_delay[0] = 1.0
+        config = web.write_config(tmp_path / "config")
+        cluster: Cluster = cluster_factory(config, rabbit)  # type: ignore[operator]
+        workers = [cluster.worker(), cluster.worker()]
+        for w in workers:
+            cluster.wait("the workers to be ready", lambda w=w: "ready: taking jobs" in w.output(),  # type: ignore[misc]
+                         alive=[w])  # fmt: skip
+        publisher = broker.Publisher(rabbit, queue, broker.DEFAULT_VISIBILITY_TIMEOUT)
+        now = datetime.now(UTC)
+        publisher.publish(broker.Job("web-0", now, "scheduled", now))
+        publisher.close()
+        cluster.wait("a few articles stored", lambda: cluster.stored("web-0") >= 3, alive=workers)
+        (running,) = cluster.runs("web-0")
+        assert running.pid
+        holder = next(w for w in workers if w.pid == _ppid(running.pid))
+        other = next(w for w in workers if w is not holder)
+        assert holder.stop() == 0, holder.output()[-2000:]
+        stopped = cluster.runs("web-0")[0]
+        assert stopped.outcome == runs.INTERRUPTED, stopped.error_summary
+        assert "goes back to the queue" in holder.output()
+        web.page_delay[0] = 0.0
+        cluster.wait(
+            "the other worker to finish the source",
+            lambda: any(r.outcome == runs.OK for r in cluster.runs("web-0")),
+            alive=[other],
+        )
+        assert cluster.stored("web-0") == web.articles
+        _assert_one_at_a_time(cluster.runs("web-0"))
+        assert other.stop() == 0
+
+
 # --------------------------------------------------------------------------- Redis
 
 
@@ -503,6 +540,13 @@ def test_a_crawl_limit_the_broker_would_cut_is_refused_at_start(
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert sqlite.returncode == 2 and "needs a PostgreSQL database" in sqlite.stderr
+        sqlite = subprocess.run(
+            [sys.executable, "-m", "crawler", "--config", str(config), "--db",
+             f"sqlite:///{tmp_path / 'x.db'}", "schedule", "--broker", RABBIT_URL],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert sqlite.returncode == 2 and "needs a PostgreSQL database" in sqlite.stderr
+        assert not (tmp_path / "x.db").exists()
         none = subprocess.run(
             [sys.executable, "-m", "crawler", "--config", str(config), "--db", pg_url, "worker"],
             capture_output=True, text=True, timeout=60,

@@ -187,7 +187,23 @@ class Worker:
             trigger: str = "scheduled",
             enqueued_at: str | None = None,
         ) -> dict[str, Any]:
-            return worker.run_job(task, source, broker.parse_time(due), trigger)
+            from celery.exceptions import Reject, Retry
+
+            try:
+                return worker.run_job(task, source, broker.parse_time(due), trigger)
+            except (Retry, Reject):
+                raise
+            except Exception as exc:  # one line, not Celery's traceback (it is at -vv)
+                first = (str(exc).strip().splitlines() or [""])[0]
+                logger.error(
+                    "%s: job %s failed and is dropped: %s: %s",
+                    source,
+                    task.request.id,
+                    type(exc).__name__,
+                    db.scrub(first, worker.options.db_url),
+                    exc_info=logger.isEnabledFor(logging.DEBUG),
+                )
+                return {"source": source, "outcome": "error"}
 
         def on_shutdown(**_kwargs: Any) -> None:
             worker._stopping.set()
@@ -286,12 +302,22 @@ class Worker:
                 return self._skip_duplicate(key, due, trigger, request.id, manual)
             if redelivered:
                 logger.info("%s: job %s was redelivered; running it again", key, request.id)
-            return self._crawl(source, due, trigger, lock)
+            ended = self._crawl(source, due, trigger, lock)
         except SQLAlchemyError as exc:
             self._retry_later(task, key, exc)
             raise
         finally:
             lock.release()
+        if ended["outcome"] == runs.INTERRUPTED and self._stopping.is_set():
+            from celery.exceptions import Reject
+
+            logger.info(
+                "%s: run %s stopped by this worker's shutdown; its job goes back to the queue",
+                key,
+                ended["run"],
+            )
+            raise Reject("the worker is shutting down", requeue=True)
+        return ended
 
     def _retry_later(self, task: Any, key: str, exc: SQLAlchemyError) -> None:
         if not db.is_unreachable(exc):

@@ -99,7 +99,8 @@ def worker(
     time limit, a crawl_runs row with this machine's name). Jobs are acknowledged when the
     run is recorded; a job whose worker dies goes to another worker, and a source is never
     crawled twice at once (a PostgreSQL lock per source). Needs PostgreSQL and the same
-    sources.toml as the scheduler. SIGTERM stops the running crawls (recorded interrupted).
+    sources.toml as the scheduler. SIGTERM stops the running crawls (recorded interrupted)
+    and puts their jobs back on the queue for another worker.
     """
     from crawler.schedule.worker import Worker, WorkerOptions
 

@@ -135,6 +135,7 @@ def test_a_year_suffix_is_not_pm() -> None:
         ("Mis en ligne le 15 août 2024", ("2024-08-15", None)),
         ("15 aout 2024", ("2024-08-15", None)),
         ("2 déc. 2024 à 22 h 10", ("2024-12-02", "22:10")),
+        ("1 décembre 2024 à 2h", ("2024-12-01", "02:00")),
         ("Le 09/11/2024 à 11h20", ("2024-11-09", "11:20")),
         ("March 4, 2025 at 6:12 p.m.", ("2025-03-04", "18:12")),
         ("4 Mar 2025, 11:03 PM", ("2025-03-04", "23:03")),
@@ -338,3 +339,13 @@ def test_arabic_digits_in_metadata() -> None:
     result = ok(extract(page(head), None, PageHints(fetched_at=FETCHED)))
     assert result.published_offset == 180 and result.published is not None
     assert result.published.isoformat() == "2025-11-20T10:00:00+03:00"
+
+
+def test_an_update_line_is_not_the_publication() -> None:
+    lines = (
+        "<div class='post-date'>آخر تحديث: الخميس 12 مارس 2026 - 11:00 ص</div>"
+        "<div class='post-date'>نشر في: الأربعاء 11 مارس 2026 - 09:00 م</div>"
+    )
+    result = ok(extract(page(date_line=lines), None, PageHints(fetched_at=FETCHED)))
+    assert result.published is not None
+    assert result.published.isoformat()[:16] == "2026-03-11T21:00"

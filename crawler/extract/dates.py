@@ -127,7 +127,8 @@ _NUMERIC_YMD = re.compile(
 )
 
 _TIME = re.compile(
-    r"(?<![\d/.\-])(?P<hour>\d{1,2})\s*(?::|h)\s*(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+    r"(?<![\d/.\-])(?P<hour>\d{1,2})\s*(?:(?::|h)\s*(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+    r"|h(?![^\W\d]))"  # "à 14h30", "à 2h"
     r"(?:\s*(?P<half>صباحا|صباح|مساء|ص|م|ق\.?ظ\.?|ب\.?ظ\.?|a\.?m\.?|p\.?m\.?)(?!\w))?"
     r"(?:\s*(?:gmt|utc|z)?\s*(?P<sign>[+\-])\s*(?P<oh>\d{1,2})(?::?(?P<om>\d{2}))?"
     r"|\s*(?P<utc>gmt|utc|z)(?!\w))?"
@@ -189,7 +190,7 @@ def parse_human_date(text: str) -> tuple[datetime, bool] | None:
     clock = _TIME.search(rest)
     if clock is None:
         return datetime.combine(calendar_day, time()), False
-    hour, minute = int(clock.group("hour")), int(clock.group("minute"))
+    hour, minute = int(clock.group("hour")), int(clock.group("minute") or 0)
     second = int(clock.group("second") or 0)
     half = clock.group("half")
     if half and hour <= 12:

@@ -39,6 +39,7 @@ def hinted_date(value: datetime, zone: tzinfo | None) -> PageDate:
 
 
 _NEAR = timedelta(days=2)
+_UPDATE_WORDS = re.compile(r"تحديث|updated|last modified|mis à jour|mise à jour|modifié", re.I)
 _MAX_OFFSET = timedelta(hours=14)
 
 
@@ -64,7 +65,9 @@ def page_date(
         # htmldate read "today" from the page (news sites print the current date in their
         # header): only trust it when the URL itself carries that day
         found = None
-    lines = [d for d in (parse_date(v, zone, reference, human=True) for v in sig.date_lines) if d]
+    # a line that says it is the update ("آخر تحديث", "Mis à jour") only when no other dates
+    ordered = sorted(sig.date_lines, key=lambda line: bool(_UPDATE_WORDS.search(line)))
+    lines = [d for d in (parse_date(v, zone, reference, human=True) for v in ordered) if d]
     if found is not None:
         # the printed line of the same day gives the time of day htmldate's day lacks
         same_day = [d for d in lines if d.day == found.day and not d.relative]

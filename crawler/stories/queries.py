@@ -27,7 +27,7 @@ def articles_with_topics(
                 "source": article.source,
                 "url": article.url,
                 "title": article.title,
-                "published_at": article.published_at.isoformat() if article.published_at else None,
+                "published_at": _published_iso(article.published_at, article.published_offset),
                 "date_source": article.date_source,
                 "language": article.language,
                 "topics": {t.topic: round(t.score, 2) for t in article.topics},

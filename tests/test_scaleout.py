@@ -12,11 +12,13 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
@@ -24,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import tomli_w
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -639,3 +642,93 @@ def test_a_source_lock_is_exclusive_and_seen_by_the_reaper(pg_url: str) -> None:
             assert "died" in (reaped.error_summary or "")
     finally:
         engine.dispose()
+
+
+def test_the_broker_going_away_during_a_run(tmp_path: Path, pg_url: str) -> None:
+    """A Redis broker of this test's own, stopped while a crawl runs and started again: the
+    crawl finishes and is recorded, the worker reconnects and takes the next job, and the
+    scheduler keeps the runs it could not enqueue and sends them when the broker is back."""
+    server = shutil.which("redis-server")
+    if server is None:
+        if _require_services():
+            pytest.fail("redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def start_redis() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+             "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+        def answers() -> bool:
+            try:
+                broker.ping(url, timeout=1)
+            except broker.BrokerUnreachable:
+                return False
+            return True
+
+        wait_until("our redis-server to answer", answers, timeout=60, alive=[proc])  # type: ignore[list-item]
+        return proc
+
+    redis = start_redis()
+    try:
+        with GeneratedWeb(sources=2, articles=30) as web:
+            web.page_delay[0] = 0.5
+            config = web.write_config(tmp_path / "config")
+            sources = tomllib.loads((config / "sources.toml").read_text("utf-8"))
+            sources["sources"]["web-1"]["interval"] = "5s"
+            (config / "sources.toml").write_text(tomli_w.dumps(sources), "utf-8")
+            cluster = Cluster(tmp_path, config, pg_url, url, "marsad-test-outage")
+            try:
+                worker = cluster.worker("--concurrency", "2")
+                scheduler = cluster.scheduler()
+                cluster.wait(
+                    "web-0 running with articles stored",
+                    lambda: (
+                        any(r.outcome == runs.RUNNING for r in cluster.runs("web-0"))
+                        and cluster.stored("web-0") >= 2
+                    ),
+                    alive=[worker, scheduler],
+                )
+                redis.terminate()
+                redis.wait(30)
+                cluster.wait(
+                    "the scheduler to keep a run it could not enqueue",
+                    lambda: "could not enqueue" in scheduler.output(),
+                    alive=[worker, scheduler],
+                )
+                cluster.wait(
+                    "web-0's crawl to end and be recorded while the broker is away",
+                    lambda: any(r.outcome == runs.OK for r in cluster.runs("web-0")),
+                    alive=[worker, scheduler],
+                )
+                assert cluster.stored("web-0") == web.articles
+                restarted = time.monotonic()
+                redis = start_redis()
+                cluster.wait(
+                    "the scheduler to send what waited",
+                    lambda: "broker reachable again" in scheduler.output(),
+                    alive=[worker, scheduler],
+                )
+                with Session(cluster.engine) as session:
+                    before = int(session.scalar(select(func.max(CrawlRun.id))) or 0)
+                cluster.wait(
+                    "the worker to take a job again",
+                    lambda: any(
+                        r.id > before and r.outcome != runs.RUNNING for r in cluster.runs("web-1")
+                    ),
+                    timeout=120,
+                    alive=[worker, scheduler],
+                )
+                assert time.monotonic() - restarted < 120
+                assert scheduler.stop() == 0 and worker.stop() == 0
+                out = worker.output() + scheduler.output()
+                assert "Traceback" not in out and "DeprecationWarning" not in out, out[-3000:]
+            finally:
+                cluster.close()
+    finally:
+        redis.terminate()
+        redis.wait(30)

@@ -149,6 +149,21 @@ class Metrics:
         start_http_server(port, addr=host, registry=self.registry)
 
 
+class _WithoutTraceback(logging.Filter):
+    """Celery's task lines (a rejected or failed job) keep their traceback for -vv only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not logger.isEnabledFor(logging.DEBUG):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _chosen_setting_warning(record: logging.LogRecord) -> bool:
+    """Celery warns that crawls keep running when the broker goes: we chose it (make_app)."""
+    return "worker_cancel_long_running_tasks_on_connection_loss" not in record.getMessage()
+
+
 class Worker:
     """``marsad worker``: takes jobs from the broker until stopped."""
 
@@ -224,6 +239,8 @@ class Worker:
 
     def run(self) -> int:
         options = self.options
+        logging.getLogger("celery.app.trace").addFilter(_WithoutTraceback())
+        logging.getLogger("py.warnings").addFilter(_chosen_setting_warning)
         logger.info(
             "worker %s: broker %s, queues %s, %d crawl(s) at a time, crawl limit %s",
             self.name,

@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session
 from crawler.db import Article, CrawlRun
 from crawler.schedule import broker, runs
 from tests.test_scaleout_web import GeneratedWeb
+from tests.test_startup import CRAWL_LIBRARIES
+from tests.test_startup import marsad as startup_probe
 from tests.waiting import wait_until
 
 RABBIT_URL = os.environ.get("MARSAD_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -571,6 +573,8 @@ def test_an_unreachable_broker_is_said_and_retried(tmp_path: Path, pg_url: str) 
     assert listed.returncode == 1, listed.stderr
     assert "unreachable" in listed.stderr and f"127.0.0.1:{port}" in listed.stderr
     assert "sekret" not in listed.stderr and "Traceback" not in listed.stderr
+    probed = startup_probe("workers", "--broker", url)  # a command that does not crawl
+    assert probed.returncode == 1 and probed.loaded(CRAWL_LIBRARIES) == [], probed.stderr
 
     with GeneratedWeb(sources=1, articles=1) as web:
         config = web.write_config(tmp_path / "config")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -147,3 +147,38 @@ def test_a_snippet_is_cut_around_the_first_match() -> None:
     plain = highlighter(ISRAEL).snippet("لا شيء هنا")
     assert plain == [("لا شيء هنا", False)]
     assert highlighter("").snippet("a  b\n c") == [("a b c", False)]
+
+
+def test_days_are_the_publishers_days(db_url: str) -> None:
+    """An article published at 01:30 in Rabat's winter (+01:00) or Riyadh (+03:00) belongs to its
+    publisher's day, although in UTC it is the evening before; one without an offset stays UTC."""
+    engine = db.make_engine(db_url)
+    late = datetime(2026, 1, 14, 22, 30, tzinfo=UTC)  # 15 Jan 01:30 in Riyadh
+    rows = [("riyadh", late, 180), ("rabat", late + timedelta(hours=1), 60), ("utc", late, None)]
+    with Session(engine) as session:
+        for key, published, offset in rows:
+            url = f"https://{key}.example/a"
+            session.add(
+                Article(
+                    source=key,
+                    url=url,
+                    url_key=url[8:],
+                    url_hash=db.url_hash(url),
+                    title="مرصد الأيام",
+                    text="خبر عن المرصد",
+                    title_norm=normalize_text("مرصد الأيام"),
+                    text_norm=normalize_text("خبر عن المرصد"),
+                    published_at=published,
+                    published_offset=offset,
+                    language="ar",
+                    content_hash=db.url_hash(key),
+                    categories=[],
+                    tags=[],
+                )
+            )
+        session.commit()
+        days = {d["day"]: d["articles"] for d in attention(session, "مرصد")["days"]}
+        assert days == {"2026-01-14": 1, "2026-01-15": 2}
+        per_day = facets(session, "مرصد")["days"]
+    engine.dispose()
+    assert per_day == {"2026-01-14": 1, "2026-01-15": 2}

@@ -319,7 +319,7 @@ def export(
 @format_option("json")
 @click.pass_obj
 def stats(state: State, since: datetime | None, until: datetime | None, fmt: str) -> None:
-    """Stored articles per topic, per source and per day (UTC)."""
+    """Stored articles per topic, per source and per day (as each publisher dated it)."""
     with state.session() as session:
         result = api.stats(session, since=since, until=until)
     if fmt == "json":

@@ -45,6 +45,12 @@ def _when() -> ColumnElement[datetime]:
     return func.coalesce(Article.published_at, Article.fetched_at)
 
 
+def publisher_day(session: Session) -> ColumnElement[str]:
+    """Each article's day as its publisher dated it (``YYYY-MM-DD`` in the publisher's offset;
+    the UTC day it was fetched when the page gave no date): what every per-day count uses."""
+    return index_for(session).local_day(_when(), Article.__table__.c.published_offset)
+
+
 def _apply_filters(stmt: AnySelect, filters: Filters, *, walk: bool = False) -> AnySelect:
     """*stmt* restricted by *filters*. With *walk*, the topic and source tests are written so that
     SQLite cannot answer them from an index (``id + 0``, ``source || ''``): the date plan must
@@ -402,10 +408,9 @@ def article_detail(session: Session, article_id: int) -> dict[str, Any] | None:
 def stats(
     session: Session, since: datetime | None = None, until: datetime | None = None
 ) -> dict[str, Any]:
-    """Article counts in total, per topic, per source and per day (UTC)."""
+    """Article counts in total, per topic, per source and per publisher's day."""
     filters = Filters(since=since, until=until)
-    when = _when()
-    day = index_for(session).day(when)
+    day = publisher_day(session)
     total = session.execute(_apply_filters(select(func.count()).select_from(Article), filters))
     per_topic = _apply_filters(
         select(ArticleTopic.topic, func.count())

@@ -1,10 +1,10 @@
 """Attention over time: how much the collection wrote about a search, day by day (pure functions
 over a Session, the same dicts for the web page, the API and a CSV download).
 
-* per day (UTC): matching **articles**, and matching **stories** — syndicated copies of one
-  story counted once (``coalesce(story_id, -id)``: an article without a story is its own) — each
-  as a share of everything collected that day from the same sources and languages (the topic
-  and the query left out: the denominator is what *could* have matched);
+* per day (the publisher's day): matching **articles**, and matching **stories** —
+  syndicated copies of one story counted once (``coalesce(story_id, -id)``: an article without
+  a story is its own) — each as a share of everything collected that day from the same sources
+  and languages (the topic and the query left out: the denominator is what *could* have matched);
 * per source: articles, stories, and when its first match appeared ("who carried it first");
 * top words of a sample of at most ``WORD_SAMPLE`` matching articles (evenly spread over all
   matches), in matching form (hamza, tashkeel, case folded; a leading «ال» dropped), stop words
@@ -24,7 +24,7 @@ from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from crawler.db import Article, as_utc
-from crawler.search import Filters, _apply_filters, _matching, _when
+from crawler.search import Filters, _apply_filters, _matching, _when, publisher_day
 from crawler.search.facets import NO_FILTERS
 from crawler.search.index import index_for
 from crawler.search.stopwords import is_stop_word
@@ -164,9 +164,9 @@ _COLLECTED_LOCK = Lock()
 def _collected(
     session: Session, filters: Filters, first: str, last: str
 ) -> dict[str, tuple[int, int]]:
-    """Per UTC day from *first* to *last*: (articles, stories) of everything collected from the
-    same sources and languages as *filters* (its topics left out). The same for every query,
-    and a pass over all those days' articles: kept while the collection has the same articles
+    """Per publisher's day from *first* to *last*: (articles, stories) of everything collected
+    from the same sources and languages as *filters* (its topics left out). The same for every
+    query, and a pass over all those days' articles: kept while the collection has the same articles
     (its highest id and its count, both read from indexes)."""
     scope = Filters(
         sources=filters.sources,
@@ -181,7 +181,7 @@ def _collected(
         if key in _COLLECTED_CACHE:
             _COLLECTED_CACHE.move_to_end(key)
             return _COLLECTED_CACHE[key]
-    day = index_for(session).day(_when()).label("day")
+    day = publisher_day(session).label("day")
     stmt = _apply_filters(
         select(day, func.count(), func.count(_story_key().distinct())).select_from(Article), scope
     )
@@ -226,8 +226,7 @@ def attention(
     One pass reads (id, source, day, story, time) of every match; the denominators take one
     grouped pass over the articles of those days. Raises QuerySyntaxError for a malformed query.
     """
-    index = index_for(session)
-    day = index.day(_when()).label("day")
+    day = publisher_day(session).label("day")
     story = _story_key().label("story")
     when = type_coerce(_when(), String).label("sort_when")  # compared, never parsed per row
     stmt, _rank = _matching(session, query, filters, [Article.id, Article.source, day, story, when])

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.db import Article, ArticleTopic
-from crawler.search import Filters, _matching, _when
+from crawler.search import Filters, _matching, publisher_day
 from crawler.search.index import index_for
 from crawler.search.query import parse_query
 
@@ -27,11 +27,11 @@ NO_FILTERS = Filters()
 
 
 class Group(NamedTuple):
-    """Matching articles of one source, language and UTC day."""
+    """Matching articles of one source, language and publisher's day."""
 
     source: str
     language: str  # base code, lower case ("fr" for fr-MA); "" when unknown
-    day: str  # YYYY-MM-DD (UTC)
+    day: str  # YYYY-MM-DD, the publisher's day
     articles: int
 
 
@@ -55,7 +55,7 @@ class Matches:
 def matches(session: Session, query: str | None, filters: Filters = NO_FILTERS) -> Matches:
     """Every match of *query* and *filters*, counted per (source, language, day).
     Raises QuerySyntaxError for a malformed query."""
-    day = index_for(session).day(_when()).label("day")
+    day = publisher_day(session).label("day")
     language = func.lower(func.coalesce(Article.language, "")).label("language")
     stmt, _rank = _matching(
         session, query, filters, [Article.source, language, day, func.count().label("n")]

@@ -317,6 +317,12 @@ class SearchIndex(ABC):
     def day(self, when: ColumnElement[datetime]) -> ColumnElement[str]:
         """The UTC day of a timestamp, as ``YYYY-MM-DD``."""
 
+    @abstractmethod
+    def local_day(
+        self, when: ColumnElement[datetime], offset: ColumnElement[int | None]
+    ) -> ColumnElement[str]:
+        """The day of a timestamp *offset* minutes east of UTC (UTC when NULL), ``YYYY-MM-DD``."""
+
     def read_index(self, session: Session, stmt: AnySelect) -> list[AnyRow]:
         """Rows of *stmt*, a statement over the index table alone."""
         return list(session.execute(stmt))
@@ -411,6 +417,12 @@ class SqliteIndex(SearchIndex):
 
     def day(self, when: ColumnElement[datetime]) -> ColumnElement[str]:
         return func.date(when, type_=String)
+
+    def local_day(
+        self, when: ColumnElement[datetime], offset: ColumnElement[int | None]
+    ) -> ColumnElement[str]:
+        shift = func.printf("%+d minutes", func.coalesce(offset, 0))
+        return func.date(when, shift, type_=String)
 
     def run_bounded(
         self, session: Session, stmt: AnySelect, seconds: float, check_steps: int
@@ -519,6 +531,12 @@ class PostgresIndex(SearchIndex):
 
     def day(self, when: ColumnElement[datetime]) -> ColumnElement[str]:
         return func.to_char(func.timezone("UTC", when), "YYYY-MM-DD", type_=String)
+
+    def local_day(
+        self, when: ColumnElement[datetime], offset: ColumnElement[int | None]
+    ) -> ColumnElement[str]:
+        shift = func.make_interval(0, 0, 0, 0, 0, func.coalesce(offset, 0))
+        return func.to_char(func.timezone("UTC", when) + shift, "YYYY-MM-DD", type_=String)
 
     def read_index(self, session: Session, stmt: AnySelect) -> list[AnyRow]:
         """PostgreSQL prices ``@@`` on a large (TOASTed) ``marks`` like any cheap filter, so for

@@ -346,6 +346,7 @@ class CrawlDaemon:
         self._unsent: dict[str, tuple[datetime | None, str]] = {}  # jobs the broker refused
         self._send_delay = 1.0
         self._send_at = 0.0
+        self._news_since = datetime.now(UTC)
 
     # ---- control
 
@@ -476,7 +477,8 @@ class CrawlDaemon:
                 every = self.options.digest_every
                 if every is not None and time.monotonic() - last_digest >= every.total_seconds():
                     # with workers, crawls end elsewhere: immediate rules run at this check
-                    self._send_digests(after_crawl=publisher is not None)
+                    # when a run stored articles since the last one
+                    self._send_digests(after_crawl=publisher is not None and self._stored_news())
                     last_digest = time.monotonic()
         finally:
             self._leading.clear()
@@ -672,6 +674,18 @@ class CrawlDaemon:
             self._slots.release()
 
     # ---- broker mode
+
+    def _stored_news(self) -> bool:
+        """Whether a worker's run stored articles since the previous look (broker mode)."""
+        since, self._news_since = self._news_since, datetime.now(UTC)
+        try:
+            with Session(self.engine) as session:
+                return runs.stored_since(session, since)
+        except SQLAlchemyError as exc:
+            self._news_since = since
+            if not self._db.check(exc):
+                logger.exception("could not look for runs that stored articles")
+            return False
 
     def _enqueue(self, key: str, due: datetime | None, trigger: str) -> bool:
         publisher = self.options.publisher

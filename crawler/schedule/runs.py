@@ -207,6 +207,16 @@ def finish_run(
     return run
 
 
+def stored_since(session: Session, since: datetime) -> bool:
+    """Whether a run that ended after *since* stored articles."""
+    found = session.scalar(
+        select(CrawlRun.id)
+        .where(CrawlRun.finished_at > since, CrawlRun.articles_stored > 0)
+        .limit(1)
+    )
+    return found is not None
+
+
 def running_runs(session: Session) -> list[CrawlRun]:
     return list(session.scalars(select(CrawlRun).where(CrawlRun.outcome == RUNNING)))
 

@@ -48,7 +48,8 @@ COMMANDS: Mapping[str, LazyCommand] = {
         "JSON lines.",
     ),
     "stats": LazyCommand(
-        "crawler.cli.search:stats", "Stored articles per topic, per source and per day (as each publisher dated it)."
+        "crawler.cli.search:stats",
+        "Stored articles per topic, per source and per day (as each publisher dated it).",
     ),
     "stories": LazyCommand(
         "crawler.cli.stories:stories",

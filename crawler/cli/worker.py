@@ -102,7 +102,7 @@ def worker(
     sources.toml as the scheduler. SIGTERM stops the running crawls (recorded interrupted)
     and puts their jobs back on the queue for another worker.
     """
-    from crawler.schedule.worker import Worker, WorkerOptions
+    from crawler.schedule.worker import Worker, WorkerError, WorkerOptions
 
     if state.verbose == 0:
         logging.getLogger("crawler").setLevel(logging.INFO)
@@ -146,7 +146,11 @@ def worker(
         metrics_port=metrics_port,
         metrics_host=metrics_host,
     )
-    sys.exit(Worker(options).run())
+    try:
+        code = Worker(options).run()
+    except WorkerError as exc:
+        raise UsageError(str(exc)) from exc
+    sys.exit(code)
 
 
 def _check_database(db_url: str) -> None:

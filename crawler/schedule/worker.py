@@ -52,6 +52,10 @@ LOCK_CHECK_EVERY = 5.0  # seconds between checks that a run's source lock is sti
 MAX_RETRY_DELAY = 60
 
 
+class WorkerError(Exception):
+    """A setup problem the worker cannot run with (reported to the user)."""
+
+
 @dataclass
 class WorkerOptions:
     db_url: str
@@ -254,7 +258,14 @@ class Worker:
         except broker.BrokerUnreachable as exc:
             logger.warning("%s; retrying with backoff until it answers", exc)
         if options.metrics_port is not None:
-            self.metrics.serve(options.metrics_host, options.metrics_port)
+            try:
+                self.metrics.serve(options.metrics_host, options.metrics_port)
+            except OSError as exc:
+                raise WorkerError(
+                    f"--metrics-port {options.metrics_port}: cannot serve metrics on "
+                    f"{options.metrics_host}:{options.metrics_port} ({exc.strerror or exc}); "
+                    "choose a free port or another --metrics-host"
+                ) from None
             logger.info(
                 "metrics on http://%s:%d/metrics", options.metrics_host, options.metrics_port
             )

@@ -619,6 +619,9 @@ def test_a_source_lock_is_exclusive_and_seen_by_the_reaper(pg_url: str) -> None:
             first = sourcelock.SourceLock(pg_url, source)
             second = sourcelock.SourceLock(pg_url, source)
             assert first.try_acquire() and first.key is not None
+            # a vanished machine's session (and lock) is dropped by the server within ~25 s
+            shown = first._conn.execute(text("SHOW tcp_keepalives_idle")).scalar()
+            assert shown in ("10", "10s"), shown
             with Session(engine) as session:
                 assert sourcelock.is_held(session, first.key)
                 assert not sourcelock.is_held(session, first.key ^ 1)

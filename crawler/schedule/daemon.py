@@ -136,6 +136,7 @@ class PostgresAdvisoryLock:
     def _connect(self) -> Any:
         if self._conn is None:
             self._conn = self._engine.connect()
+            sourcelock.drop_session_with_its_machine(self._conn)  # a vanished leader, too
             schema = self._conn.execute(text("SELECT current_schema()")).scalar()
             digest = hashlib.sha1(f"marsad.scheduler:{schema}".encode()).digest()
             self.key = int.from_bytes(digest[:8], "big", signed=True)

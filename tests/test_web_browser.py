@@ -20,7 +20,7 @@ from urllib.parse import quote
 import feedparser
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler import db
@@ -129,16 +129,14 @@ def test_a_facet_click_narrows_the_results(page, web) -> None:  # type: ignore[n
 def test_the_attention_chart_has_one_point_per_day(page, web, collection) -> None:  # type: ignore[no-untyped-def]
     engine = db.make_engine(collection.db_url)
     with Session(engine) as session:
-        stamps = [
-            db.as_utc(row[0])
-            for row in session.execute(
-                select(func.coalesce(Article.published_at, Article.fetched_at)).where(
-                    Article.text.contains(PLANTED["ar"]) | Article.title.contains(PLANTED["ar"])
-                )
+        rows = session.execute(
+            select(Article.published_at, Article.published_offset).where(
+                Article.text.contains(PLANTED["ar"]) | Article.title.contains(PLANTED["ar"])
             )
-        ]
+        ).all()
     engine.dispose()
-    days = {stamp.date() for stamp in stamps}
+    # days are the publisher's (every generated article has a publication time and offset)
+    days = {db.publisher_time(when, offset).date() for when, offset in rows}
     first, last = min(days), max(days)
     expected = (last - first).days + 1  # every day from the first to the last, zeros included
     page.goto(search_url(web, ARABIC_PHRASE))
@@ -147,6 +145,9 @@ def test_the_attention_chart_has_one_point_per_day(page, web, collection) -> Non
     articles = chart.locator("g.series").first
     assert articles.locator("polyline").count() == 1
     assert articles.locator("circle.point").count() == expected
+    # the points carry the counts (hover titles "day · series: n"): they add up to the total
+    titles = articles.locator("circle.point title").all_text_contents()
+    assert sum(int(t.rsplit(":", 1)[1].replace(",", "")) for t in titles) == collection.planted_ar
     assert page.locator("#attention [data-days]").get_attribute("data-days") == str(expected)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from crawler import db
 from crawler.config import Config, Source
 from crawler.config.topics import Topic
 from crawler.text.normalize import normalize_text
+from crawler.text.tokens import TOKEN_RE
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +143,16 @@ def _sentence(rng: random.Random, lang: str, extra: Sequence[str] = ()) -> str:
     return " ".join(words) + "."
 
 
+def _token_position(sentences: Sequence[str], at: int, phrase: str) -> int:
+    """The index of the phrase's first token in the body ``"\\n".join(sentences)``, as the
+    tagger's evidence ``position`` counts it (the article page places evidence with it)."""
+    before = "\n".join(sentences[:at]) + ("\n" if at else "")
+    # the inserted word itself, not the same letters inside another (إسرائيلية in الإسرائيلية)
+    found = re.search(rf"(?:^| ){re.escape(phrase)}(?= |\.|$)", sentences[at])
+    start = found.start() if found is not None else 0
+    return len(TOKEN_RE.findall(before + sentences[at][:start]))
+
+
 def _topic_phrases(topics: Sequence[Topic]) -> dict[str, dict[str, list[str]]]:
     """lang -> topic key -> the first terms of that topic in that language."""
     out: dict[str, dict[str, list[str]]] = {lang: {} for lang in LANGS}
@@ -217,14 +229,17 @@ def generate(
                     tagged.append((topic, rng.choice(phrases[lang][topic])))
             planted = rng.random() < spec.planted_share
             sentences = [_sentence(rng, lang) for _ in range(rng.randint(4, 10))]
-            positions: list[tuple[str, str, int, str]] = []
-            for topic, phrase in tagged:
-                at = rng.randrange(len(sentences))
+            # one sentence of its own for each topic's evidence and for the planted phrase
+            slots = rng.sample(range(len(sentences)), k=len(tagged) + 1)
+            for (_topic, phrase), at in zip(tagged, slots, strict=False):
                 sentences[at] = _sentence(rng, lang, [phrase])
-                positions.append((topic, phrase, at, sentences[at]))
             if planted:
-                sentences[rng.randrange(len(sentences))] = _sentence(rng, lang, [PLANTED[lang]])
+                sentences[slots[-1]] = _sentence(rng, lang, [PLANTED[lang]])
             body = "\n".join(sentences)
+            positions = [
+                (topic, phrase, _token_position(sentences, at, phrase), sentences[at])
+                for (topic, phrase), at in zip(tagged, slots, strict=False)
+            ]
             title = " ".join(_sentence(rng, lang).split()[:9])
             if planted and rng.random() < 0.5:
                 title = f"{PLANTED[lang]} {title}"
@@ -252,7 +267,7 @@ def generate(
                 ids.append(article(source, title, body, when, story_id=sid))
                 for topic, phrase, at, sentence in positions:
                     writer.add("article_topics", {
-                        "article_id": ids[-1], "topic": topic, "score": 2.0 + at % 3,
+                        "article_id": ids[-1], "topic": topic, "score": 2.0 + len(phrase) % 3,
                         "evidence": [{"term": phrase, "field": "text", "position": at,
                                       "snippet": sentence[:200]}],
                     })  # fmt: skip

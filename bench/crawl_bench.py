@@ -198,9 +198,11 @@ def bare_trafilatura(pages: list[bytes]) -> float:
     return time.perf_counter() - start
 
 
-def tree_rss_mb(pid: int) -> float:
-    """RSS of a process and all its descendants, from /proc."""
+def tree_rss_mb(pid: int, cpu: dict[int, tuple[str, float]] | None = None) -> float:
+    """RSS of a process and all its descendants, from /proc; with *cpu*, also records each
+    process's CPU seconds so far (user + system) under its pid, with its role."""
     total, todo = 0, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
     while todo:
         current = todo.pop()
         try:
@@ -208,6 +210,10 @@ def tree_rss_mb(pid: int) -> float:
             total += int(
                 next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS"))
             )
+            if cpu is not None:
+                fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+                role = "crawl" if current == pid else "worker"
+                cpu[current] = (role, (int(fields[11]) + int(fields[12])) / tick)
             for task in Path(f"/proc/{current}/task").iterdir():
                 children = (task / "children").read_text().split()
                 todo.extend(int(child) for child in children)
@@ -216,7 +222,14 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def run_crawl(site: Site, workdir: Path, workers: int) -> tuple[dict, float, list[float]]:
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f}/{five:.2f}/{fifteen:.2f}"
+
+
+def run_crawl(
+    site: Site, workdir: Path, workers: int, db_url: str, profile: Path | None = None
+) -> tuple[dict, float, list[float], dict[int, tuple[str, float]]]:
     config = workdir / "config"
     config.mkdir()
     port = site.base.rsplit(":", 1)[1]
@@ -228,14 +241,17 @@ def run_crawl(site: Site, workdir: Path, workers: int) -> tuple[dict, float, lis
     (config / "topics.toml").write_text(
         (ROOT / "config" / "topics.toml").read_text("utf-8"), encoding="utf-8"
     )
+    python = [sys.executable]
+    if profile is not None:  # cProfile of the crawl process (its main thread: the reactor)
+        python += ["-m", "cProfile", "-o", str(profile)]
     command = [
-        sys.executable,
+        *python,
         "-m",
         "crawler",
         "--config",
         str(config),
         "--db",
-        f"sqlite:///{workdir / 'bench.db'}",
+        db_url,
         "crawl",
         "--format",
         "json",
@@ -249,6 +265,7 @@ def run_crawl(site: Site, workdir: Path, workers: int) -> tuple[dict, float, lis
         f"MARSAD_EXTRACT_WORKERS={workers}",
     ]
     samples: list[float] = []
+    cpu: dict[int, tuple[str, float]] = {}
     out_path, err_path = workdir / "crawl.json", workdir / "crawl.log"
     start = time.perf_counter()
     with (
@@ -257,12 +274,122 @@ def run_crawl(site: Site, workdir: Path, workers: int) -> tuple[dict, float, lis
         subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT) as proc,
     ):
         while proc.poll() is None:
-            samples.append(tree_rss_mb(proc.pid))
+            samples.append(tree_rss_mb(proc.pid, cpu))
             time.sleep(0.5)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"crawl failed ({proc.returncode}):\n{err_path.read_text()[-3000:]}")
-    return json.loads(out_path.read_text()), wall, samples
+    return json.loads(out_path.read_text()), wall, samples, cpu
+
+
+# Stages of the crawl process, by the functions that do them (cProfile cumulative seconds).
+CRAWL_STAGES = {
+    "spider (parse_article)": ("news.py", "parse_article"),
+    "extract pipeline (hand-off to workers, results)": ("extract.py", "process_item"),
+    "normalize": ("normalize.py", "normalize_article"),
+    "dedupe (DB lookups)": ("dedupe.py", "_check_database"),
+    "tagging": ("__init__.py", "tag"),
+    "story fingerprint": ("__init__.py", "fingerprint"),
+    "store (DB writes, story placement)": ("store.py", "store"),
+    "store batch flush": ("store.py", "store_batch"),
+    "item unpickling (worker results)": ("~", "<built-in method _pickle.loads>"),
+}
+
+
+def stage_table(profile: Path, pages: int) -> list[str]:
+    """CPU milliseconds per stored page of each stage of the crawl process, from cProfile."""
+    import pstats
+
+    stats = pstats.Stats(str(profile))
+    raw = stats.stats  # type: ignore[attr-defined]  # pstats keeps its table untyped
+    total = max(ct for (_, _, _, ct, _) in raw.values())
+    lines = [f"  crawl process, cProfile total {total:.1f} s = {1000 * total / pages:.1f} ms/page"]
+    for label, (file_end, name) in CRAWL_STAGES.items():
+        seconds = sum(
+            ct
+            for (filename, _, func), (_, _, _, ct, _) in raw.items()
+            if func == name and filename.endswith(file_end)
+        )
+        if seconds:
+            lines.append(f"    {label:<48} {1000 * seconds / pages:6.1f} ms/page")
+    return lines
+
+
+def worker_profile(pages: list[bytes], base: str, topics_dir: Path) -> list[str]:
+    """CPU per stage of the worker's job on *pages*, in this process (cProfile)."""
+    import cProfile
+    import pstats
+
+    sys.path.insert(0, str(ROOT))
+    try:
+        from crawler.crawl import pagework
+    except ImportError:  # before the worker tagged and fingerprinted
+        pagework = None
+        from crawler.extract.pool import process_page
+    if pagework is not None:
+        job = pagework.job_for(str(topics_dir))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i, page in enumerate(pages):
+        url, kind = f"{base}/news/{i}.html", "text/html; charset=utf-8"
+        if pagework is None:
+            process_page(page, url, kind, None)
+        else:
+            pagework.work_page(job, page, url, kind, None)
+    profiler.disable()
+    raw = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # untyped table
+    stages = {
+        "decode": ("encoding.py", "decode_html"),
+        "extract (all)": ("core.py", "extract"),
+        "  trafilatura bare_extraction": ("core.py", "_run_trafilatura"),
+        "  htmldate guess": ("core.py", "_guessed_date"),
+        "  lxml parse": ("utils.py", "load_html"),
+        "  signals/prune/links": ("core.py", "read_signals"),
+        "gzip raw page": ("gzip.py", "compress"),
+        "clean + normalise text": ("pagework.py", "prepare"),
+        "tagging": ("__init__.py", "tag"),
+        "story fingerprint": ("__init__.py", "fingerprint"),
+    }
+    total = sum(tt for (_, _, tt, _, _) in raw.values())
+    lines = [f"  worker, cProfile total {1000 * total / len(pages):.1f} ms/page"]
+    for label, (file_end, name) in stages.items():
+        seconds = sum(
+            ct
+            for (filename, _, func), (_, _, _, ct, _) in raw.items()
+            if func == name and filename.endswith(file_end)
+        )
+        lines.append(f"    {label:<48} {1000 * seconds / len(pages):6.1f} ms/page")
+    return lines
+
+
+class PostgresDatabase:
+    """A fresh database on the PostgreSQL server, dropped afterwards."""
+
+    def __init__(self, admin_url: str):
+        from sqlalchemy import create_engine
+
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.name = f"marsad_bench_{os.getpid()}"
+        self.url = admin_url.rsplit("/", 1)[0] + "/" + self.name
+
+    def __enter__(self) -> str:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def cpu_hog() -> subprocess.Popen[bytes]:
+    """One process spinning on one core for the whole run (the 'under load' figure)."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
 def main() -> None:
@@ -274,38 +401,84 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=-1, help="extraction processes (-1: per core)"
     )
+    parser.add_argument(
+        "--postgres",
+        metavar="ADMIN_URL",
+        nargs="?",
+        const="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="store in a fresh PostgreSQL database created on this server (default: SQLite)",
+    )
+    parser.add_argument(
+        "--hog", action="store_true", help="run one CPU-spinning process beside the whole run"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the crawl process and the worker's job: CPU ms per page per stage",
+    )
     args = parser.parse_args()
 
-    with Site(args.pages, args.shared) as site, tempfile.TemporaryDirectory() as tmp:
-        articles = [body for path, body in site.pages.items() if path.startswith("/news/")]
-        sizes = sorted(len(body) for body in articles)
-        print(
-            f"site: {len(articles)} pages, {sizes[0] // 1024}-{sizes[-1] // 1024} KB "
-            f"(median {sizes[len(sizes) // 2] // 1024} KB), cores: {os.cpu_count()}"
-        )
-        bare = bare_trafilatura(articles)
-        bare_rate = len(articles) / bare
-        print(f"bare trafilatura.extract, 1 core: {bare_rate:7.1f} pages/s ({bare:.1f} s)")
+    hog = cpu_hog() if args.hog else None
+    try:
+        with Site(args.pages, args.shared) as site, tempfile.TemporaryDirectory() as tmp:
+            run(args, site, Path(tmp))
+    finally:
+        if hog is not None:
+            hog.kill()
+            hog.wait()
 
-        summary, wall, samples = run_crawl(site, Path(tmp), args.workers)
-        (source,) = summary["sources"]
-        stored = source["articles_stored"]
-        crawl_rate = stored / summary["elapsed_seconds"]
+
+def run(args: argparse.Namespace, site: Site, tmp: Path) -> None:
+    articles = [body for path, body in site.pages.items() if path.startswith("/news/")]
+    sizes = sorted(len(body) for body in articles)
+    store = "PostgreSQL" if args.postgres else "SQLite"
+    print(
+        f"site: {len(articles)} pages, {sizes[0] // 1024}-{sizes[-1] // 1024} KB "
+        f"(median {sizes[len(sizes) // 2] // 1024} KB), cores: {os.cpu_count()}, store: {store}"
+        f"{', CPU hog beside the run' if args.hog else ''}; {load_average()}"
+    )
+    bare = bare_trafilatura(articles)
+    bare_rate = len(articles) / bare
+    print(f"bare trafilatura.extract, 1 core: {bare_rate:7.1f} pages/s ({bare:.1f} s)")
+
+    profile = tmp / "crawl.prof" if args.profile else None
+    if args.postgres:
+        with PostgresDatabase(args.postgres) as db_url:
+            summary, wall, samples, cpu = run_crawl(site, tmp, args.workers, db_url, profile)
+    else:
+        db_url = f"sqlite:///{tmp / 'bench.db'}"
+        summary, wall, samples, cpu = run_crawl(site, tmp, args.workers, db_url, profile)
+    (source,) = summary["sources"]
+    stored = source["articles_stored"]
+    crawl_rate = stored / summary["elapsed_seconds"]
+    print(
+        f"marsad crawl (fetch+extract+tag+store): {crawl_rate:7.1f} pages/s "
+        f"({stored} stored in {summary['elapsed_seconds']:.1f} s; {wall:.1f} s with start-up)"
+    )
+    crawl_cpu = sum(seconds for role, seconds in cpu.values() if role == "crawl")
+    worker_cpu = sum(seconds for role, seconds in cpu.values() if role == "worker")
+    if stored:
         print(
-            f"marsad crawl (fetch+extract+tag+store): {crawl_rate:7.1f} pages/s "
-            f"({stored} stored in {summary['elapsed_seconds']:.1f} s; {wall:.1f} s with start-up)"
+            f"CPU per stored page: crawl process {1000 * crawl_cpu / stored:.1f} ms, "
+            f"workers {1000 * worker_cpu / stored:.1f} ms (sampled from /proc every 0.5 s); "
+            f"{load_average()}"
         )
-        print(f"ratio crawl / bare single-core: {crawl_rate / bare_rate:.2f}x (target >= 1.5x)")
-        if samples:
-            quarter = max(1, len(samples) // 4)
-            marks = [samples[min(i * quarter, len(samples) - 1)] for i in range(4)] + [samples[-1]]
-            print(
-                "RSS of crawl + workers (MB) at 0/25/50/75/100% of the run: "
-                + " / ".join(f"{m:.0f}" for m in marks)
-                + f"; peak {max(samples):.0f} MB"
-            )
-        if stored != len(articles):
-            print(f"WARNING: {len(articles) - stored} pages not stored: {source}")
+    if samples:
+        # 10/50/90 % of the run, and the peak: memory must stay flat
+        marks = [samples[min(len(samples) - 1, len(samples) * p // 10)] for p in (1, 5, 9)]
+        print(
+            "RSS of crawl + workers (MB) at 10/50/90% of the run: "
+            + " / ".join(f"{m:.0f}" for m in marks)
+            + f"; peak {max(samples):.0f} MB"
+        )
+    if stored != len(articles):
+        print(f"WARNING: {len(articles) - stored} pages not stored: {source}")
+    if profile is not None and stored:
+        print("profile (cProfile; its own overhead included):")
+        print("\n".join(stage_table(profile, stored)))
+        sample = articles[: min(len(articles), 100)]
+        print("\n".join(worker_profile(sample, site.base, tmp / "config")))
+    print(f"ratio crawl / bare single-core: {crawl_rate / bare_rate:.2f}x (target >= 1.8x)")
 
 
 if __name__ == "__main__":

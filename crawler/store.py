@@ -24,15 +24,15 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from crawler.db import (
     Article,
@@ -44,6 +44,7 @@ from crawler.db import (
     Story,
     StoryBand,
     as_utc,
+    is_unreachable,
     url_hash,
     utcnow,
 )
@@ -162,6 +163,15 @@ _CANDIDATES = select(
 ).where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
 
 RETRIES = 20
+_REFUSE_AFTER = 3  # an article whose insert keeps failing on a constraint is refused, not raced
+
+# Transaction-level advisory locks of a batch's band keys (PostgreSQL), taken in sorted order.
+# The two-key form, in a namespace of its own: it never meets the scheduler's one-key locks.
+_BAND_LOCK_SPACE = 0x5B4D  # "stories" namespace of the two-key advisory locks
+_LOCK_BANDS = text(
+    "SELECT count(pg_advisory_xact_lock(:space, k)) "
+    "FROM (SELECT DISTINCT unnest(CAST(:ids AS integer[])) AS k ORDER BY k) AS sorted_keys"
+)
 
 #: ``articles`` columns an update never changes: the article's identity, where and when it was
 #: first published (the story's canonical copy and first date rest on it), its story.
@@ -287,6 +297,7 @@ class ArticleStore:
         self.engine = engine
         self.params = params or StoryParams()
         self.story_seconds = 0.0  # spent placing articles in stories (for benchmarks)
+        self.retries = 0  # transactions rolled back after a conflict (for benchmarks, tests)
 
     def find_by_url(self, keys: Iterable[str]) -> int | None:
         """The stored article any of these URL keys led to."""
@@ -325,30 +336,75 @@ class ArticleStore:
         """Insert (or, with ``item.update_of``, update) the article and place it in a story.
 
         None when nothing was written: another writer stored this URL first, or an update
-        turned out to carry the text already stored.
+        turned out to carry the text already stored. A refused article raises its error.
         """
-        fp = item.fingerprint or fingerprint(item.text_norm, self.params)
-        rows = article_rows(item)
+        (outcome,) = self.store_batch([item])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def store_batch(self, items: Sequence[ArticleItem]) -> list[Saved | Exception | None]:
+        """Store *items* in one transaction: per item what ``store`` returns, or the error
+        that made the database refuse it (the others are stored without it).
+
+        Nothing is half-written: a refused article rolls the transaction back and the batch is
+        written again without it; a conflict with another writer (a band key or URL claimed
+        first) is retried as ``store`` retries it. An outage (connection lost) raises, and
+        nothing of the batch is stored. On PostgreSQL the batch first takes transaction locks
+        on all its band keys in sorted order, so two batches placing copies of the same
+        stories wait for each other instead of deadlocking.
+        """
+        plans = [
+            (item, item.fingerprint or fingerprint(item.text_norm, self.params), article_rows(item))
+            for item in items
+        ]
+        outcomes: dict[int, Saved | Exception | None] = {}
+        conflicts = Counter[int]()
         for attempt in range(RETRIES):
+            pending = [i for i in range(len(plans)) if i not in outcomes]
+            if not pending:
+                break
+            current: int | None = None
+            written: dict[int, Saved | None] = {}
             with self.engine.connect() as conn:
                 try:
-                    if item.update_of is not None:
-                        saved = self._update(conn, item.update_of, rows, fp)
-                    else:
-                        saved = self._insert(conn, item, rows, fp)
+                    _lock_band_keys(conn, [k for i in pending for k in plans[i][1].band_keys])
+                    for current in pending:
+                        item, fp, rows = plans[current]
+                        if item.update_of is not None:
+                            written[current] = self._update(conn, item.update_of, rows, fp)
+                        else:
+                            written[current] = self._insert(conn, item, rows, fp)
+                    current = None
                     conn.commit()
-                    return saved
                 except (IntegrityError, _Conflict, OperationalError) as exc:
                     conn.rollback()
-                    keys = (item.url_key, *item.alias_keys)
-                    if item.update_of is None and self.find_by_url(keys) is not None:
-                        logger.debug("%s was stored by another writer first", item.url)
-                        return None
                     if isinstance(exc, OperationalError) and not _retryable(exc):
                         raise
-                    logger.debug("retrying %s after a conflict: %s", item.url, exc)
+                    self.retries += 1
+                    if current is not None:
+                        item = plans[current][0]
+                        keys = (item.url_key, *item.alias_keys)
+                        conflicts[current] += 1
+                        if item.update_of is None and self.find_by_url(keys) is not None:
+                            logger.debug("%s was stored by another writer first", item.url)
+                            outcomes[current] = None
+                        elif isinstance(exc, IntegrityError) and conflicts[current] > _REFUSE_AFTER:
+                            outcomes[current] = exc  # not a race: the database refuses it
+                    logger.debug("retrying a batch of %d after a conflict: %s", len(pending), exc)
                     time.sleep(0.005 * (attempt + 1))
-        raise RuntimeError(f"could not store {item.url} after {RETRIES} attempts")
+                    continue
+                except SQLAlchemyError as exc:
+                    conn.rollback()
+                    if current is None or is_unreachable(exc):
+                        raise
+                    outcomes[current] = exc  # refused: the others are written again without it
+                    continue
+            outcomes.update(written)
+        missing = [plans[i][0].url for i in range(len(plans)) if i not in outcomes]
+        if missing:
+            raise RuntimeError(f"could not store {', '.join(missing)} after {RETRIES} attempts")
+        return [outcomes[i] for i in range(len(plans))]
 
     # ------------------------------------------------------------------ transaction bodies
 
@@ -567,6 +623,18 @@ class ArticleStore:
         )
         if result.rowcount != len(taken):
             raise _Conflict(f"band keys of {article_id} were taken over by another writer")
+
+
+def band_lock_ids(keys: Iterable[int]) -> list[int]:
+    """The 32-bit advisory lock ids of band keys, sorted (two keys may share one: they then
+    wait for each other, which is only slower)."""
+    return sorted({(key & 0xFFFFFFFF) - 2**31 for key in keys})
+
+
+def _lock_band_keys(conn: Connection, keys: list[int]) -> None:
+    """On PostgreSQL, lock *keys* for this transaction in sorted order (see store_batch)."""
+    if conn.dialect.name == "postgresql" and keys:
+        conn.execute(_LOCK_BANDS, {"space": _BAND_LOCK_SPACE, "ids": band_lock_ids(keys)})
 
 
 def _insert_ignore(

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.config import url_in_domains
 from crawler.crawl.items import ArticleItem
+from crawler.crawl.pagework import prepare
 from crawler.crawl.report import count
-from crawler.text.normalize import canonical_url, clean_text, content_hash, normalize_text, url_key
+from crawler.text.normalize import canonical_url, url_key
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -48,11 +49,11 @@ def normalize_article(
             seen.add(key)
             aliases.append(key)
     item.alias_keys = tuple(aliases)
-    item.title = clean_text(extracted.title)
-    item.text = clean_text(extracted.text)
-    item.title_norm = normalize_text(item.title)
-    item.text_norm = normalize_text(item.text)
-    item.content_hash = content_hash(item.text)
+    if not item.prepared:  # the extraction worker normally did it
+        prepared = prepare(extracted)
+        item.title, item.text = prepared.title, prepared.text
+        item.title_norm, item.text_norm = prepared.title_norm, prepared.text_norm
+        item.content_hash = prepared.content_hash
     item.fetched_at = now or datetime.now(UTC)
     return item
 

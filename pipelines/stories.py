@@ -29,6 +29,6 @@ class StoryFingerprintPipeline:
         return cls(story_params(crawler.settings))
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, ArticleItem):
+        if isinstance(item, ArticleItem) and item.fingerprint is None:  # else from the worker
             item.fingerprint = fingerprint(item.text_norm, self.params)
         return item

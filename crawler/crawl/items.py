@@ -48,6 +48,9 @@ class ArticleItem:
     text_norm: str = ""
     content_hash: str = ""
     fetched_at: datetime | None = None
+    # set by the extract pipeline when its worker already cleaned and normalised the text,
+    # tagged it and fingerprinted it (the later pipelines then leave them as they are)
+    prepared: bool = False
     # set by the dedupe pipeline: the stored article this is a new version of
     update_of: int | None = None
     # set by the tag pipeline

@@ -7,8 +7,10 @@ import gzip
 import logging
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from pebble import ProcessPool
 
@@ -18,6 +20,8 @@ from crawler.text.encoding import decode_html
 logger = logging.getLogger(__name__)
 
 COMPRESSIONS = ("gzip", "none")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,25 @@ class PagePool:
 
     pebble kills a worker stuck on a pathological page after *timeout* seconds and replaces
     it, and recycles each worker after *max_tasks* pages so memory stays flat on long crawls.
+    *initializer* (with *initargs*) runs once in each new worker (or once, before the first
+    inline task): what every task of the crawl shares is sent once per worker, not per page.
     """
 
-    def __init__(self, workers: int, timeout: float, max_tasks: int = 500):
+    def __init__(
+        self,
+        workers: int,
+        timeout: float,
+        max_tasks: int = 500,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ):
         self.workers = workers
         self.timeout = timeout
         self.max_tasks = max_tasks
+        self.initializer = initializer
+        self.initargs = initargs
         self._pool: ProcessPool | None = None
+        self._initialized_inline = False
 
     def _start(self) -> ProcessPool:
         if self._pool is None:
@@ -73,8 +89,24 @@ class PagePool:
                 max_workers=self.workers,
                 max_tasks=self.max_tasks,
                 context=multiprocessing.get_context("forkserver"),
+                initializer=self.initializer,
+                initargs=self.initargs,
             )
         return self._pool
+
+    async def submit(self, function: Callable[..., T], *args: Any) -> T:
+        """function(*args) in a worker process (or inline); *function* must be importable."""
+        if self.workers <= 0:
+            if self.initializer is not None and not self._initialized_inline:
+                self.initializer(*self.initargs)
+                self._initialized_inline = True
+            return function(*args)
+        future = self._start().schedule(function, args=args, timeout=self.timeout)
+        try:
+            result: T = await asyncio.wrap_future(future)
+        except FuturesTimeout as exc:
+            raise ExtractionTimeout(f"extraction took longer than {self.timeout:g}s") from exc
+        return result
 
     async def run(
         self,
@@ -88,13 +120,7 @@ class PagePool:
     ) -> PageResult:
         """process_page(...) in a worker process (or inline)."""
         args = (body, url, content_type, hints, forced_encoding, compression, min_chars)
-        if self.workers <= 0:
-            return process_page(*args)
-        future = self._start().schedule(process_page, args=args, timeout=self.timeout)
-        try:
-            return await asyncio.wrap_future(future)
-        except FuturesTimeout as exc:
-            raise ExtractionTimeout(f"extraction took longer than {self.timeout:g}s") from exc
+        return await self.submit(process_page, *args)
 
     def close(self) -> None:
         if self._pool is not None:

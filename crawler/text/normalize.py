@@ -160,7 +160,12 @@ def clean_text(text: str) -> str:
 
 def content_hash(text: str) -> str:
     """SHA-1 hex digest of ``normalize_text(text)`` with all whitespace removed."""
-    return hashlib.sha1("".join(normalize_text(text).split()).encode("utf-8")).hexdigest()
+    return content_hash_of_normalized(normalize_text(text))
+
+
+def content_hash_of_normalized(text_norm: str) -> str:
+    """``content_hash`` of a text already normalised (``normalize_text`` output)."""
+    return hashlib.sha1("".join(text_norm.split()).encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------- URLs

@@ -241,4 +241,11 @@ class Publisher:
         return str(result.id)
 
     def close(self) -> None:
-        self.app.close()
+        close_app(self.app)
+
+
+def close_app(app: Celery) -> None:
+    """Close *app* and its broker connections (``app.close()`` alone leaves them open)."""
+    app.amqp.producer_pool.force_close_all()
+    app.pool.force_close_all()
+    app.close()

@@ -512,7 +512,7 @@ def live_workers(url: str, timeout: float = 2.0) -> list[dict[str, Any]]:
     except Exception as exc:
         raise broker.BrokerUnreachable(broker.describe_failure(url, exc)) from None
     finally:
-        app.close()
+        broker.close_app(app)
     out = []
     for name in sorted(set(pings) | set(active)):
         jobs = []

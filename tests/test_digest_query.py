@@ -18,7 +18,7 @@ from crawler import db
 from crawler.config import Config, ConfigError, load_config
 from crawler.config.alerts import AlertsConfig, parse_alerts
 from crawler.db import DigestDelivery
-from crawler.digest import run_rule
+from crawler.digest import preview, run_rule
 from crawler.text.normalize import normalize_text
 from tests.test_digest import NOW, SmtpServer, ev, parts
 from tests.test_digest import add_article as add_raw_article
@@ -238,4 +238,23 @@ def test_a_query_with_topics_needs_both_and_keeps_sections(tmp_path, smtp, confi
     assert sent(engine) == sorted([*ids["story"], *ids["french"]])
     html, _ = parts(smtp.inbox.messages[0][1])
     assert "Defense / الدفاع" in html and "Le Maroc signe un mémorandum" in html
+    engine.dispose()
+
+
+def test_the_excerpt_shows_where_the_phrase_matched_not_the_first_common_word(
+    tmp_path, config
+) -> None:  # type: ignore[no-untyped-def]
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    filler = " ".join(["وأضاف المتحدث أن الاجتماع تناول قضايا عديدة"] * 12)
+    with Session(engine) as s, s.begin():
+        add_article(
+            s, 1, source="map-ar", title="لقاء في الرباط", lang="ar", topics={},
+            text=f"احتضنت الرباط لقاء. {filler} وفي الختام وقع الطرفان مذكرة تفاهم للتعاون.",
+        )  # fmt: skip
+    alerts = alerts_for(2525, query=MEMO_QUERY)
+    digest, _rendered = preview(engine, config, alerts.rules[0], now=NOW)
+    [item] = digest.items
+    marked = [seg.text for seg in item.excerpt if seg.hl]
+    assert "مذكرة تفاهم" in marked, [seg.text for seg in item.excerpt]
+    assert item.excerpt[0].text.startswith("… ")  # cut before, around the match
     engine.dispose()

@@ -289,7 +289,7 @@ def _build_items(
         excerpt = (
             _excerpt(head, group, topics)
             if topics or rule.query is None
-            else _query_excerpt(head, _query_words(parse_query(rule.query)))
+            else _query_excerpt(head, parse_query(rule.query))
         )
         outlet_keys = list(story.sources or []) if story is not None else []
         for a in [head, *group]:
@@ -334,25 +334,35 @@ def _excerpt(head: Article, group: list[Article], topics: list[str]) -> list[Seg
     return highlight(head.description or head.text or "", [])
 
 
-def _query_words(node: Node) -> list[str]:
-    """The words a query looks for (not the excluded ones), to mark in an excerpt."""
+def _query_parts(node: Node) -> list[list[str]]:
+    """The words and phrases a query looks for (not the excluded ones), each as its words."""
     if isinstance(node, Term | Phrase):
-        return node.text.split()
+        return [node.text.split()]
     if isinstance(node, And | Or):
-        return [word for child in node.children for word in _query_words(child)]
+        return [part for child in node.children for part in _query_parts(child)]
     return []  # NOT: what is excluded is not in the text
 
 
-def _query_excerpt(head: Article, words: list[str]) -> list[Segment]:
-    """The text around the first place a query word occurs (else its start), words marked."""
+def _query_excerpt(head: Article, node: Node) -> list[Segment]:
+    """The text around where the query matched, its words marked: the first place one of its
+    phrases occurs (the most telling part of a query), else one of its words, else the start."""
     text = head.text or head.description or ""
-    keys = {k for word in words for k in term_keys(word)}
-    for match in TOKEN_RE.finditer(text):
-        key = token_key(match.group())
-        if key in keys or any(len(k) >= 3 and k in key for k in keys):
-            start = text.rfind(" ", 0, max(0, match.start() - EXCERPT_LEAD)) + 1
-            shown = text[start : start + 2 * EXCERPT_CHARS]
-            return highlight(("… " if start else "") + shown, words)
+    parts = _query_parts(node)
+    words = [word for part in parts for word in part]
+    tokens = list(TOKEN_RE.finditer(text))
+    token_keys = [token_key(t.group()) for t in tokens]
+
+    def hit(key: str, wanted: set[str]) -> bool:
+        return key in wanted or any(len(k) >= 3 and k in key for k in wanted)
+
+    # longest parts first: a phrase of the query before its single words
+    for part in sorted(parts, key=len, reverse=True):
+        wanted = [set(term_keys(word)) for word in part]
+        for i in range(len(tokens) - len(part) + 1):
+            if all(hit(token_keys[i + j], keys) for j, keys in enumerate(wanted)):
+                start = text.rfind(" ", 0, max(0, tokens[i].start() - EXCERPT_LEAD)) + 1
+                shown = text[start : start + 2 * EXCERPT_CHARS]
+                return highlight(("… " if start else "") + shown, words)
     return highlight(text, words)
 
 

@@ -1,6 +1,7 @@
-"""Writes articles: one short transaction each, idempotent under concurrent crawls.
+"""Writes articles: a batch per transaction (``store_batch``; ``store`` is a batch of one),
+idempotent under concurrent crawls.
 
-Story assignment happens inside the article's transaction, so that concurrent crawls storing
+Story assignment happens inside the batch's transaction, so that concurrent crawls storing
 copies of one wire end with one story. Each story *claims* its LSH band keys in
 ``story_bands`` (primary key):
 
@@ -10,8 +11,10 @@ copies of one wire end with one story. Each story *claims* its LSH band keys in
 * two writers opening two stories for copies of one text claim the same keys: the second
   one's insert fails (on PostgreSQL it waits for the first to commit; SQLite serialises
   writers) and the whole transaction is retried: it now sees the first story's keys and
-  joins it. Keys are claimed in sorted order (no deadlocks); a joined story's row is locked
-  (``FOR UPDATE``) while its count and outlets are updated.
+  joins it. Keys are claimed in sorted order; on PostgreSQL a batch first locks all its
+  keys (transaction advisory locks, sorted), so two batches never wait on each other's keys
+  in opposite orders (no deadlocks); a joined story's row is locked (``FOR UPDATE``) while its
+  count and outlets are updated.
 
 An article becomes table rows in one place, ``article_rows``: the insert and the update of a
 changed text write the same rows (article, topics, raw page). Everything goes through

@@ -336,15 +336,15 @@ class Worker:
             raise
         finally:
             lock.release()
-        if ended["outcome"] == runs.INTERRUPTED and self._stopping.is_set():
+        if ended["outcome"] == runs.INTERRUPTED:  # our doing (shutdown, lost lock), not the site's
             from celery.exceptions import Reject
 
             logger.info(
-                "%s: run %s stopped by this worker's shutdown; its job goes back to the queue",
+                "%s: run %s was stopped by this worker; its job goes back to the queue",
                 key,
                 ended["run"],
             )
-            raise Reject("the worker is shutting down", requeue=True)
+            raise Reject("the crawl was stopped by its worker", requeue=True)
         return ended
 
     def _retry_later(self, task: Any, key: str, exc: SQLAlchemyError) -> None:

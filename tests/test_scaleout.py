@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from crawler.cli import cli
 from crawler.db import Article, CrawlRun
 from crawler.schedule import broker, runs
+from tests.own_postgres import OwnPostgres
 from tests.test_scaleout_web import GeneratedWeb
 from tests.test_startup import CRAWL_LIBRARIES
 from tests.test_startup import marsad as startup_probe
@@ -731,3 +732,56 @@ def test_the_broker_going_away_during_a_run(tmp_path: Path, pg_url: str) -> None
     finally:
         redis.terminate()
         redis.wait(30)
+
+
+def test_the_database_going_away_during_a_run(
+    tmp_path: Path, rabbit: str, queue: str, own_postgres: OwnPostgres
+) -> None:
+    """A database of this test's own, stopped while a worker crawls: the worker stops the crawl
+    (its source lock went with the session) or, if the crawl ended first, keeps its end; it
+    writes the run once the database is back, and the source ends up crawled in full."""
+    db_url = own_postgres.create_database("marsad")
+    with GeneratedWeb(sources=1, articles=100) as web:
+        web.page_delay[0] = 1.0
+        config = web.write_config(tmp_path / "config")
+        cluster = Cluster(tmp_path, config, db_url, rabbit, queue)
+        try:
+            worker = cluster.worker()
+            cluster.wait(
+                "the worker", lambda: "ready: taking jobs" in worker.output(), alive=[worker]
+            )
+            publisher = broker.Publisher(rabbit, queue, broker.DEFAULT_VISIBILITY_TIMEOUT)
+            now = datetime.now(UTC)
+            publisher.publish(broker.Job("web-0", now, "scheduled", now))
+            publisher.close()
+            cluster.wait("articles stored", lambda: cluster.stored("web-0") >= 2, alive=[worker])
+            own_postgres.stop()
+            cluster.wait(
+                "the worker to meet the outage",
+                lambda: (
+                    "source lock's database connection was lost" in worker.output()
+                    or "the database is unreachable, retrying" in worker.output()
+                ),
+                alive=[worker],
+            )
+            web.page_delay[0] = 0.0
+            own_postgres.start()
+            cluster.engine.dispose()
+            cluster.wait(
+                "the source crawled to the end after the outage",
+                lambda: (
+                    cluster.stored("web-0") == web.articles
+                    and any(r.outcome == runs.OK for r in cluster.runs("web-0"))
+                    and all(r.outcome != runs.RUNNING for r in cluster.runs("web-0"))
+                ),
+                timeout=180,
+                alive=[worker],
+            )
+            outcomes = _outcomes(cluster.runs("web-0"))
+            if "source lock's database connection was lost" in worker.output():
+                assert outcomes[0] == runs.INTERRUPTED, outcomes
+                assert "goes back to the queue" in worker.output()
+            assert "Traceback" not in worker.output()
+            assert worker.stop() == 0
+        finally:
+            cluster.close()

@@ -495,7 +495,7 @@ class Worker:
                     run_id, verdict.outcome, delay,
                 )  # fmt: skip
                 time.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, 10.0)
 
 
 def live_workers(url: str, timeout: float = 2.0) -> list[dict[str, Any]]:

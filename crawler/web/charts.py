@@ -15,6 +15,9 @@ from markupsafe import Markup, escape
 __all__ = ["Series", "bar_chart", "line_chart"]
 
 #: Colours of the series, in order (the palette of marsad.css).
+#: Width of one x label (a YYYY-MM-DD date at font-size 11) with its margin, in SVG units.
+X_LABEL_WIDTH = 84
+
 PALETTE = ("#0b6e4f", "#c2570c", "#3056a8", "#8a3ea8", "#5b6670")
 #: Line styles of the series, in order: a series drawn over an equal one still shows.
 DASHES = ("", ' stroke-dasharray="6 4"', ' stroke-dasharray="2 3"')
@@ -80,10 +83,11 @@ def line_chart(
             f'font-size="11" fill="#5b6670">{escape(fmt(tick))}</text>'
         )
     if n:
-        step = max(1, n // 6)
-        shown = list(range(0, n, step))[:7]
+        room = max(2, plot_w // X_LABEL_WIDTH)  # labels that fit side by side
+        step = max(1, -(-n // room))
+        shown = list(range(0, n, step))[:room]
         if shown[-1] != n - 1:
-            if n - 1 - shown[-1] < step * 0.6:  # too close to the last tick: replace it
+            if len(shown) > 1 and x(n - 1) - x(shown[-1]) < X_LABEL_WIDTH:  # would overlap
                 shown.pop()
             shown.append(n - 1)
         for i in shown:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -215,37 +216,45 @@ def parse_time(value: object) -> datetime | None:
 
 class Publisher:
     """Puts jobs on the queue; a broker that does not answer raises :class:`BrokerUnreachable`
-    after a few quick retries (the caller keeps the job and tries again with backoff)."""
+    after a few quick retries (the caller keeps the job and tries again with backoff).
+
+    It has a connection of its own (not Celery's process-wide pool), closed by :meth:`close`.
+    """
 
     def __init__(self, url: str, queue: str, visibility_timeout: timedelta) -> None:
         self.url = url
         self.queue = queue
         self.app = make_app(url, queue=queue, visibility_timeout=visibility_timeout)
+        self._conn = self.app.connection_for_write()
+        self._lock = threading.Lock()  # one connection is not for several threads at once
 
     def publish(self, job: Job) -> str:
+        with self._lock:
+            return self._publish(job)
+
+    def _publish(self, job: Job) -> str:
         try:
-            result = self.app.send_task(
-                TASK_NAME,
-                kwargs=job.to_kwargs(),
-                queue=self.queue,
-                retry=True,
-                retry_policy={
-                    "max_retries": 2,
-                    "interval_start": 0.2,
-                    "interval_step": 0.5,
-                    "interval_max": 1,
-                },
-            )
+            with self._conn.Producer() as producer:
+                result = self.app.send_task(
+                    TASK_NAME,
+                    kwargs=job.to_kwargs(),
+                    queue=self.queue,
+                    producer=producer,
+                    retry=True,
+                    retry_policy={
+                        "max_retries": 2,
+                        "interval_start": 0.2,
+                        "interval_step": 0.5,
+                        "interval_max": 1,
+                    },
+                )
         except Exception as exc:
+            self._conn.release()  # a fresh connection for the next try
+            self._conn = self.app.connection_for_write()
             raise BrokerUnreachable(describe_failure(self.url, exc)) from None
         return str(result.id)
 
     def close(self) -> None:
-        close_app(self.app)
-
-
-def close_app(app: Celery) -> None:
-    """Close *app* and its broker connections (``app.close()`` alone leaves them open)."""
-    app.amqp.producer_pool.force_close_all()
-    app.pool.force_close_all()
-    app.close()
+        with self._lock:
+            self._conn.release()
+        self.app.close()

@@ -154,7 +154,7 @@ class Metrics:
 
 
 class _WithoutTraceback(logging.Filter):
-    """Celery's task lines (a rejected or failed job) keep their traceback for -vv only."""
+    """Log lines (Celery's: a rejected job, a reconnection) keep their traceback for -vv only."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and not logger.isEnabledFor(logging.DEBUG):
@@ -243,7 +243,8 @@ class Worker:
 
     def run(self) -> int:
         options = self.options
-        logging.getLogger("celery.app.trace").addFilter(_WithoutTraceback())
+        for handler in logging.getLogger().handlers:  # Celery's lines too, whatever logger
+            handler.addFilter(_WithoutTraceback())
         logging.getLogger("py.warnings").addFilter(_chosen_setting_warning)
         logger.info(
             "worker %s: broker %s, queues %s, %d crawl(s) at a time, crawl limit %s",
@@ -278,6 +279,7 @@ class Worker:
             f"--queues={','.join(options.queues)}",
             f"--hostname={self.name}",
             "--without-mingle",
+            "--without-gossip",  # worker-to-worker events we do not use (and noisy reconnects)
             "--loglevel=INFO",
         ]
         try:
@@ -501,18 +503,22 @@ class Worker:
 def live_workers(url: str, timeout: float = 2.0) -> list[dict[str, Any]]:
     """The workers that answer on the broker, with the job each is running (Celery inspect)."""
     app = broker.make_app(url)
+    conn = app.connection_for_read()  # our own, closed below (not the process-wide pool)
     try:
-        pings = app.control.inspect(timeout=timeout).ping() or {}
+        pings = app.control.inspect(timeout=timeout, connection=conn).ping() or {}
         if not pings:
             return []
         # the workers that answered: each next question ends as soon as they all replied
-        inspect = app.control.inspect(timeout=timeout, destination=list(pings), limit=len(pings))
+        inspect = app.control.inspect(
+            timeout=timeout, destination=list(pings), limit=len(pings), connection=conn
+        )
         active = inspect.active() or {}
         stats = inspect.stats() or {}
     except Exception as exc:
         raise broker.BrokerUnreachable(broker.describe_failure(url, exc)) from None
     finally:
-        broker.close_app(app)
+        conn.release()
+        app.close()
     out = []
     for name in sorted(set(pings) | set(active)):
         jobs = []

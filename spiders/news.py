@@ -48,6 +48,10 @@ SITEMAP_DEPTH_META = "marsad_sitemap_depth"  # index levels below the entry site
 
 class NewsSpider(scrapy.Spider):
     name = SPIDER_NAME
+    # Scrapy starts CONCURRENT_ITEMS asyncio tasks for every response's output (100 by
+    # default: ~220 loop callbacks per page); an article page yields one item, a sitemap
+    # cheap requests, so one at a time loses nothing
+    custom_settings: dict[str, Any] | None = {"CONCURRENT_ITEMS": 1}  # noqa: RUF012  # Scrapy declares it an instance variable
 
     def __init__(
         self,

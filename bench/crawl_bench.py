@@ -30,6 +30,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,6 +265,7 @@ def run_crawl(
     ]
     samples: list[float] = []
     cpu: dict[int, tuple[str, float]] = {}
+    cpu_at_start: dict[int, tuple[str, float]] = {}
     out_path, err_path = workdir / "crawl.json", workdir / "crawl.log"
     start = time.perf_counter()
     with (
@@ -273,10 +275,14 @@ def run_crawl(
     ):
         while proc.poll() is None:
             samples.append(tree_rss_mb(proc.pid, cpu))
+            if proc.pid not in cpu_at_start and any(r == "worker" for r, _ in cpu.values()):
+                # the first page went to a worker: start-up (imports, schema) is over
+                cpu_at_start[proc.pid] = cpu.get(proc.pid, ("crawl", 0.0))
             time.sleep(0.5)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"crawl failed ({proc.returncode}):\n{err_path.read_text()[-3000:]}")
+    cpu[-1] = ("crawl start-up", cpu_at_start.get(proc.pid, ("", 0.0))[1])
     return json.loads(out_path.read_text()), wall, samples, cpu
 
 
@@ -347,51 +353,60 @@ def stage_table(profile: Path, pages: int) -> list[str]:
 
 
 def worker_profile(pages: list[bytes], base: str, topics_dir: Path) -> list[str]:
-    """CPU per stage of the worker's job on *pages*, in this process (cProfile)."""
-    import cProfile
-    import pstats
+    """CPU per stage of one page's work in an extraction worker, on *pages*, in this process:
+    each stage timed with time.thread_time (no profiler overhead). Before the workers tagged
+    and fingerprinted (no crawler.crawl.pagework), the last three stages ran in the crawl
+    process; they are timed here all the same."""
+    import gzip
 
     sys.path.insert(0, str(ROOT))
-    try:
-        from crawler.crawl import pagework
-    except ImportError:  # before the worker tagged and fingerprinted
-        pagework = None
-        from crawler.extract.pool import process_page
-    if pagework is not None:
-        from crawler.config import load_config
+    from crawler.config import load_config
+    from crawler.extract.core import Extracted, extract
+    from crawler.stories import fingerprint
+    from crawler.tagging import Tagger
+    from crawler.text.encoding import decode_html
+    from crawler.text.normalize import clean_text, content_hash, normalize_text
 
-        pagework.init_worker(pagework.PageJob(tuple(load_config(str(topics_dir)).topics)))
-    profiler = cProfile.Profile(time.process_time)
-    profiler.enable()
+    tagger = Tagger(load_config(str(topics_dir)).topics)
+    spent: dict[str, float] = {}
+
+    def timed(stage: str, function: Any, *args: Any) -> Any:
+        started = time.thread_time()
+        value = function(*args)
+        spent[stage] = spent.get(stage, 0.0) + time.thread_time() - started
+        return value
+
     for i, page in enumerate(pages):
-        url, kind = f"{base}/news/{i}.html", "text/html; charset=utf-8"
-        if pagework is None:
-            process_page(page, url, kind, None)
-        else:
-            pagework.work_page(page, url, kind, None)
-    profiler.disable()
-    raw = pstats.Stats(profiler).stats  # type: ignore[attr-defined]  # untyped table
-    stages = {
-        "decode": ("encoding.py", "decode_html"),
-        "extract (all)": ("core.py", "extract"),
-        "  trafilatura bare_extraction": ("core.py", "_run_trafilatura"),
-        "  htmldate guess": ("core.py", "_guessed_date"),
-        "  lxml parse": ("utils.py", "load_html"),
-        "  page signals": ("signals.py", "read_signals"),
-        "gzip raw page": ("gzip.py", "compress"),
-        "clean + normalise text": ("pagework.py", "prepare"),
-        "tagging": ("__init__.py", "tag"),
-        "story fingerprint": ("__init__.py", "fingerprint"),
-    }
-    total = sum(tt for (_, _, tt, _, _) in raw.values())
-    lines = [f"  worker, cProfile total {1000 * total / len(pages):.1f} ms/page"]
-    for label, (file_end, name) in stages.items():
-        seconds = sum(
-            ct
-            for (filename, _, func), (_, _, _, ct, _) in raw.items()
-            if func == name and filename.endswith(file_end)
-        )
-        lines.append(f"    {label:<48} {1000 * seconds / len(pages):6.1f} ms/page")
+        html, _ = timed("decode", decode_html, page, "text/html; charset=utf-8", None)
+        result = timed("extract (trafilatura + ours)", extract, html, f"{base}/news/{i}.html")
+        if not isinstance(result, Extracted):
+            continue
+        timed("gzip raw page", gzip.compress, page, 6)
+        title = timed("clean text", clean_text, result.title)
+        text = timed("clean text", clean_text, result.text)
+        text_norm = timed("normalise text", normalize_text, text)
+        timed("content hash", content_hash, text)
+        timed("tagging", tagger.tag, title, text, result.language)
+        timed("story fingerprint", fingerprint, text_norm)
+    total = sum(spent.values())
+    lines = [f"  worker job, thread CPU {1000 * total / len(pages):.1f} ms/page"]
+    lines += [
+        f"    {stage:<48} {1000 * seconds / len(pages):6.1f} ms/page"
+        for stage, seconds in spent.items()
+    ]
+    return lines
+
+
+def top_functions(profile: Path, pages: int, count: int = 15) -> list[str]:
+    """The crawl process's functions with the most CPU of their own (cProfile tottime)."""
+    import pstats
+
+    raw = pstats.Stats(str(profile)).stats  # type: ignore[attr-defined]  # untyped table
+    ranked = sorted(raw.items(), key=lambda entry: entry[1][2], reverse=True)[:count]
+    lines = ["  crawl process, top functions by own CPU:"]
+    for (filename, line, name), (_, calls, own, _, _) in ranked:
+        where = f"{Path(filename).parent.name}/{Path(filename).name}:{line}" if line else "~"
+        lines.append(f"    {1000 * own / pages:6.2f} ms/page  {calls:>9} calls  {name}  {where}")
     return lines
 
 
@@ -477,7 +492,9 @@ def run(args: argparse.Namespace, site: Site, tmp: Path) -> None:
     bare_rate = len(articles) / bare
     print(f"bare trafilatura.extract, 1 core: {bare_rate:7.1f} pages/s ({bare:.1f} s)")
 
-    profile = tmp / "crawl.prof" if args.profile else None
+    profile = None
+    if args.profile:
+        profile = Path(tempfile.gettempdir()) / f"marsad-crawl-{store.lower()}.prof"
     if args.postgres:
         with PostgresDatabase(args.postgres) as db_url:
             summary, wall, samples, cpu = run_crawl(site, tmp, args.workers, db_url, profile)
@@ -493,10 +510,12 @@ def run(args: argparse.Namespace, site: Site, tmp: Path) -> None:
     )
     crawl_cpu = sum(seconds for role, seconds in cpu.values() if role == "crawl")
     worker_cpu = sum(seconds for role, seconds in cpu.values() if role == "worker")
+    startup_cpu = sum(seconds for role, seconds in cpu.values() if role == "crawl start-up")
     if stored:
         print(
-            f"CPU per stored page: crawl process {1000 * crawl_cpu / stored:.1f} ms, "
-            f"workers {1000 * worker_cpu / stored:.1f} ms (sampled from /proc every 0.5 s); "
+            f"CPU per stored page: crawl process {1000 * (crawl_cpu - startup_cpu) / stored:.1f}"
+            f" ms (after {startup_cpu:.1f} s of start-up), workers "
+            f"{1000 * worker_cpu / stored:.1f} ms (sampled from /proc every 0.5 s); "
             f"{load_average()}"
         )
     if samples:
@@ -511,7 +530,9 @@ def run(args: argparse.Namespace, site: Site, tmp: Path) -> None:
         print(f"WARNING: {len(articles) - stored} pages not stored: {source}")
     if profile is not None and stored:
         print("profile (cProfile; its own overhead included):")
+        print(f"  (cProfile of the crawl process written to {profile})")
         print("\n".join(stage_table(profile, stored)))
+        print("\n".join(top_functions(profile, stored)))
         sample = articles[: min(len(articles), 100)]
         print("\n".join(worker_profile(sample, site.base, tmp / "config")))
     print(f"ratio crawl / bare single-core: {crawl_rate / bare_rate:.2f}x (target >= 1.8x)")

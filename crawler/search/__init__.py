@@ -207,12 +207,13 @@ def search(
 #   newest first on the date index (``ix_articles_search_when``) and each one is probed against
 #   the full-text index until LIMIT pass. A walk that runs over WALK_BUDGET_S (filters that reject
 #   almost everything) gives way to the full plan.
-# * relevance: the full-text index ranks on its own (bm25 / ts_rank, ``ORDER BY ... LIMIT k``:
-#   no article row is read for the matches it does not return), then the k best are joined to
-#   articles and filtered (with filters, k is the whole window: one scoring pass). A tie at the
-#   k-th score widens k, so the order (score, date desc, id desc) is exact. When a query matches
-#   more than RELEVANCE_WINDOW articles, only the RELEVANCE_WINDOW most recently stored matches
-#   are ranked (scoring is the cost that grows with matches); None ranks them all.
+# * relevance: the full-text index ranks on its own (bm25 / ts_rank: no article row is read for
+#   the matches it does not return); only the RELEVANCE_WINDOW most recently stored matches are
+#   ranked (scoring is the cost that grows with matches), in ONE pass over the whole window,
+#   sliced here: the best ones (and every one tied with the last of them, so that the order
+#   score, date desc, id desc is exact) are joined to articles and filtered, the best first.
+#   With RELEVANCE_WINDOW None (every match ranked) the index returns the k best instead, and a
+#   tie at the k-th score widens k.
 
 #: Relevance ranks the newest this-many matches of a query (None: every match).
 RELEVANCE_WINDOW: int | None = 5_000
@@ -256,11 +257,11 @@ def _top(
                 rows = session.execute(stmt.order_by(*order).limit(limit)).mappings().all()
         return [dict(row) for row in rows]  # no score: it costs a bm25 pass per article
 
-    # Scoring the window is the cost, not returning it: with filters, rank it all at once and
-    # check the filters on the best candidates first, a chunk at a time. Without a window (every
-    # match ranked), grow k in rounds instead.
+    # Scoring the window is the cost, not returning it: rank it all at once (one pass, ties at
+    # any cut already in hand) and check the filters on the best candidates first, a chunk at a
+    # time. Without a window (every match ranked), grow k in rounds instead.
     filtered = filters != Filters()
-    k: int | None = limit if not filtered else None if RELEVANCE_WINDOW else limit * 8
+    k: int | None = None if RELEVANCE_WINDOW else limit * 8 if filtered else limit
     chunk = max(limit * 4, FILTER_CHUNK) if filtered else limit
     while True:
         ranked = matched.ranked(None if k is None else k + 1, RELEVANCE_WINDOW)

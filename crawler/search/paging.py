@@ -81,13 +81,13 @@ def _relevance_page(session: Session, query: str, limit: int, offset: int) -> li
     k = offset + limit
     while True:
         # scoring the window is the cost, not returning it: with a window, rank it all at once
+        # (one pass: every tie across the cut is in it)
         ranked = matched.ranked(None if RELEVANCE_WINDOW else k + 1, RELEVANCE_WINDOW)
-        if len(ranked) <= k or ranked[k][1] != ranked[k - 1][1]:
+        if RELEVANCE_WINDOW or len(ranked) <= k or ranked[k][1] != ranked[k - 1][1]:
             break
         k *= 4  # a tie across the cut: widen until it is not cut (as search does)
     if len(ranked) <= offset:
         return []
-    ranked = ranked[:k]
     page_scores = {score for _id, score in ranked[offset : offset + limit]}
     # the page's articles and every article tied with one of them: their order is decided by
     # date and id; the articles with a better score than all of them come first

@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
+from crawler.text.normalize import normalize_text
 from crawler.text.tokens import AR_PREFIXES, is_arabic, latin_any, token_key
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "compile_pg_match",
     "compile_tsquery",
     "expand",
+    "indexed_tokens",
     "parse_query",
     "search_tokens",
 ]
@@ -356,10 +358,25 @@ def _check_negation(node: Node, query: str, *, top: bool = True) -> None:
 
 
 def search_tokens(text: str) -> list[str]:
-    """The index words of *text*: normalised, French elision removed, split on non-letters."""
+    """The words of *text* as search reads them: normalised, French elision removed, split on
+    non-letters (what the highlighter compares; unquoted words reach the index this way)."""
     out: list[str] = []
     for raw in text.split():
         out.extend(_WORD_RE.findall(token_key(raw)))
+    return out
+
+
+def indexed_tokens(text: str) -> list[str]:
+    """The words of phrase *text* as the index holds them: the index splits normalised text on
+    every non-letter, so an elision or ``'s`` inside a phrase is a word of its own
+    («protocole d'accord» is indexed as ``protocole d accord``); only an elision in front of the
+    first word is dropped («"l'armée marocaine"» also finds «une armée marocaine»)."""
+    out: list[str] = []
+    for raw in text.split():
+        words = _WORD_RE.findall(normalize_text(raw))
+        if not out and len(words) > 1 and token_key(f"{words[0]}'{words[1]}") == words[1]:
+            words = words[1:]  # l'armée -> armée (token_key knows the elisions)
+        out.extend(words)
     return out
 
 
@@ -405,9 +422,12 @@ def _clitic_stems(node: Term | Phrase) -> list[str] | None:
     return stems if len(stems[0]) >= MIN_STEM else None
 
 
-def expand(node: Term | Phrase) -> list[Alternative]:
-    """The alternatives (phrases of lexemes) a word or phrase matches."""
-    tokens = search_tokens(node.text)
+def expand(node: Term | Phrase, *, indexed: bool = False) -> list[Alternative]:
+    """The alternatives (phrases of lexemes) a word or phrase matches; with *indexed*, a
+    phrase's words as the index holds them (``indexed_tokens``: what the compilers match),
+    otherwise as ``search_tokens`` reads text (what the highlighter compares)."""
+    phrase = indexed and isinstance(node, Phrase)
+    tokens = indexed_tokens(node.text) if phrase else search_tokens(node.text)
     last = len(tokens) - 1
     if isinstance(node, Term) and len(tokens) == 1:
         token = tokens[0]
@@ -451,7 +471,7 @@ def _fts5_alt(alt: Alternative) -> str:
 def compile_fts5(node: Node) -> str:
     """An SQLite FTS5 MATCH expression for a parsed query."""
     if isinstance(node, Term | Phrase):
-        alts = [_fts5_alt(alt) for alt in expand(node)]
+        alts = [_fts5_alt(alt) for alt in expand(node, indexed=True)]
         return alts[0] if len(alts) == 1 else "(" + " OR ".join(alts) + ")"
     if isinstance(node, Or):
         return "(" + " OR ".join(compile_fts5(c) for c in node.children) + ")"
@@ -486,7 +506,7 @@ def compile_tsquery(node: Node) -> str:
     """A PostgreSQL tsquery (text form, to be CAST) for a parsed query: the form ``ts_rank``
     scores with (matching uses ``compile_pg_match``, which selects the same rows faster)."""
     if isinstance(node, Term | Phrase):
-        alts = [_ts_alt(alt) for alt in expand(node)]
+        alts = [_ts_alt(alt) for alt in expand(node, indexed=True)]
         return alts[0] if len(alts) == 1 else "(" + " | ".join(alts) + ")"
     if isinstance(node, Or):
         return "(" + " | ".join(compile_tsquery(c) for c in node.children) + ")"
@@ -518,7 +538,7 @@ def _pg_leaf(node: Term | Phrase) -> PgMatch:
     marks: list[str] = []  # words, and two-word phrases as their one adjacent pair: exact
     needs: list[str] = []  # longer phrases: all their pairs (or words) ...
     positions: list[str] = []  # ... then their positions
-    for alt in expand(node):
+    for alt in expand(node, indexed=True):
         if len(alt) == 1:
             marks.append(_ts_lexeme(*alt[0]))
             continue

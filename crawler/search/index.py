@@ -266,6 +266,10 @@ class IndexQuery(ABC):
         """(id, rank) of the best *limit* (None: all) matches among the newest *window* (None:
         every match), best first."""
 
+    def hits(self) -> CTE:
+        """The ids of every match (one column), to select articles by."""
+        return select(self.key).select_from(self.index.table).where(self.match).cte("hits")
+
     def newest_ids(self, limit: int, offset: int = 0) -> list[int]:
         """Ids of matching articles, most recently stored (highest id) first."""
         stmt = select(self.key).select_from(self.index.table).where(self.match)
@@ -455,17 +459,16 @@ class _PostgresQuery(IndexQuery):
         self.tsquery = cast(bindparam("search_query", compile_tsquery(node), type_=Text), TSQUERY)
         return -func.ts_rank(self.index.table.c.document, self.tsquery, type_=Float)
 
-    def _hits(self) -> CTE:
-        """The ids of every match, read from the GIN index first. Asked for the newest matches
-        (``ORDER BY article_id DESC LIMIT n``), the planner walks the primary key backwards
-        and tests ``marks @@`` on every row (it expects matches early; a query with a few
-        thousand matches reads most of the table: 1-2 s at 100k articles): the materialised
-        CTE makes it collect the matches first, then sort them."""
-        stmt = select(self.key).select_from(self.index.table).where(self.match)
-        return stmt.cte("hits").prefix_with("MATERIALIZED")
+    def hits(self) -> CTE:
+        """Read from the GIN index first. Asked for the newest matches (``ORDER BY article_id
+        DESC LIMIT n``), the planner walks the primary key backwards and tests ``marks @@`` on
+        every row (it expects matches early; a query with a few thousand matches reads most of
+        the table: 1-2 s at 100k articles). The materialised CTE makes it collect the matches
+        from the GIN index first, then sort their ids."""
+        return super().hits().prefix_with("MATERIALIZED")
 
     def newest_ids(self, limit: int, offset: int = 0) -> list[int]:
-        hits = self._hits()
+        hits = self.hits()
         stmt = select(hits.c.article_id).order_by(hits.c.article_id.desc())
         stmt = stmt.limit(limit).offset(offset)
         return [int(row[0]) for row in self.index.read_index(self.session, stmt)]
@@ -473,7 +476,7 @@ class _PostgresQuery(IndexQuery):
     def ranked(self, limit: int | None, window: int | None) -> list[tuple[int, float]]:
         # one pass: the window of newest matches (ids only), then their documents ranked
         fts = self.index.table
-        hits = self._hits()
+        hits = self.hits()
         newest = select(hits.c.article_id)
         if window:
             newest = newest.order_by(hits.c.article_id.desc()).limit(window)

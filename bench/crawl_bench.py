@@ -190,13 +190,14 @@ class Site:
         self.server.server_close()
 
 
-def bare_trafilatura(pages: list[bytes]) -> float:
+def bare_trafilatura(pages: list[bytes]) -> tuple[float, float]:
+    """Wall seconds (the baseline) and CPU seconds of this thread, for every page."""
     import trafilatura
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     for page in pages:
         trafilatura.extract(page.decode("utf-8"))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.thread_time() - cpu
 
 
 def tree_rss_mb(pid: int, cpu: dict[int, tuple[str, float]] | None = None) -> float:
@@ -488,9 +489,12 @@ def run(args: argparse.Namespace, site: Site, tmp: Path) -> None:
         f"(median {sizes[len(sizes) // 2] // 1024} KB), cores: {os.cpu_count()}, store: {store}"
         f"{', CPU hog beside the run' if args.hog else ''}; {load_average()}"
     )
-    bare = bare_trafilatura(articles)
+    bare, bare_cpu = bare_trafilatura(articles)
     bare_rate = len(articles) / bare
-    print(f"bare trafilatura.extract, 1 core: {bare_rate:7.1f} pages/s ({bare:.1f} s)")
+    print(
+        f"bare trafilatura.extract, 1 core: {bare_rate:7.1f} pages/s ({bare:.1f} s; "
+        f"CPU {1000 * bare_cpu / len(articles):.1f} ms/page)"
+    )
 
     profile = None
     if args.profile:
@@ -517,6 +521,13 @@ def run(args: argparse.Namespace, site: Site, tmp: Path) -> None:
             f" ms (after {startup_cpu:.1f} s of start-up), workers "
             f"{1000 * worker_cpu / stored:.1f} ms (sampled from /proc every 0.5 s); "
             f"{load_average()}"
+        )
+    if stored and crawl_cpu + worker_cpu > 0:
+        # what the ratio is where CPU is the only limit (both cores ours): load moves it less
+        per_page = (crawl_cpu - startup_cpu + worker_cpu) / stored
+        print(
+            "CPU-bound ratio (2 cores x bare CPU / (crawl + workers) CPU per page): "
+            f"{2 * bare_cpu / len(articles) / per_page:.2f}x"
         )
     if samples:
         # 10/50/90 % of the run, and the peak: memory must stay flat

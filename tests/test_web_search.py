@@ -170,3 +170,17 @@ def test_an_unknown_topic_lists_the_known_ones(web: RunningWeb, library: Session
     assert response.status_code == 400 and "Known:" in message
     for topic in facets(library, None, Filters())["topics"]:
         assert topic in message
+
+
+def test_a_quoted_french_phrase_with_an_elision_is_found_and_marked(
+    web: RunningWeb, library: Session
+) -> None:
+    phrase = '"forum d\'affaires"'
+    expected = count(library, phrase)
+    assert expected > 0, "the sample site's gazette has a forum d'affaires"
+    assert expected <= count(library, "forum d'affaires")  # the unquoted words
+    page = httpx.get(web.url("/search"), params={"q": phrase})
+    assert page.status_code == 200
+    assert _total(page.text) == expected
+    marked = [unescape(m).lower() for m in re.findall(r"<mark>(.*?)</mark>", page.text)]
+    assert "forum d'affaires" in marked or "forum d’affaires" in marked, marked

@@ -138,7 +138,17 @@ MAY_IMPORT: dict[str, set[str]] = {
         "timespec",
         "web",
     },
-    "web": {"config", "db", "digest", "schedule", "search", "stories", "tagging", "text", "timespec"},
+    "web": {
+        "config",
+        "db",
+        "digest",
+        "schedule",
+        "search",
+        "stories",
+        "tagging",
+        "text",
+        "timespec",
+    },
     "__main__": {"cli"},
 }
 

@@ -255,6 +255,46 @@ def signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
+def supervise(
+    proc: subprocess.Popen[str],
+    timeout: timedelta,
+    grace: timedelta,
+    stop_reason: Callable[[], str | None],
+    force: Callable[[], bool] = lambda: False,
+) -> runs.ProcessResult:
+    """Wait for a crawl; SIGTERM at its time limit or when *stop_reason* says why, SIGKILL
+    after *grace* (or at once after the SIGTERM when *force* says so)."""
+    deadline = time.monotonic() + timeout.total_seconds()
+    timed_out = interrupted = False
+    termed_at: float | None = None
+    while True:
+        try:
+            out, err = proc.communicate(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        if termed_at is None:
+            why = stop_reason()
+            if why is None and now >= deadline:
+                timed_out = True
+                logger.warning("pid %d: time limit (%s) reached; stopping it", proc.pid, timeout)
+            elif why is not None:
+                interrupted = True
+                logger.warning("pid %d: stopping its crawl: %s", proc.pid, why)
+            if timed_out or interrupted:
+                termed_at = now  # one SIGTERM only: Scrapy takes a second as "stop now"
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+        if termed_at is not None and (now - termed_at >= grace.total_seconds() or force()):
+            logger.warning("pid %d: still running after SIGTERM; killing it", proc.pid)
+            signal_group(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            break
+    signal_group(proc.pid, signal.SIGKILL)  # helper processes left in its group
+    return runs.ProcessResult(proc.returncode, out or "", err or "", timed_out, interrupted)
+
+
 # --------------------------------------------------------------------------- daemon
 
 
@@ -857,36 +897,13 @@ class CrawlDaemon:
             self._send_digests(after_crawl=True)
 
     def _wait(self, proc: subprocess.Popen[str], timeout: timedelta) -> runs.ProcessResult:
-        deadline = time.monotonic() + timeout.total_seconds()
-        grace = self.options.grace.total_seconds()
-        timed_out = interrupted = False
-        termed_at: float | None = None
-        while True:
-            try:
-                out, err = proc.communicate(timeout=0.5)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
-            if termed_at is None and (self._stopping_at is not None or now >= deadline):
-                # one SIGTERM only: Scrapy takes a second one as "stop uncleanly now"
-                if self._stopping_at is not None:
-                    interrupted = True
-                else:
-                    timed_out = True
-                    logger.warning(
-                        "pid %d: time limit (%s) reached; stopping it", proc.pid, timeout
-                    )
-                termed_at = now
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-            if termed_at is not None and (now - termed_at >= grace or self._force):
-                logger.warning("pid %d: still running after SIGTERM; killing it", proc.pid)
-                signal_group(proc.pid, signal.SIGKILL)
-                out, err = proc.communicate()
-                break
-        signal_group(proc.pid, signal.SIGKILL)  # helper processes left in its group
-        return runs.ProcessResult(proc.returncode, out or "", err or "", timed_out, interrupted)
+        return supervise(
+            proc,
+            timeout,
+            self.options.grace,
+            lambda: "the scheduler is stopping" if self._stopping_at is not None else None,
+            force=lambda: self._force,
+        )
 
     def _relay(self, stderr: str) -> None:
         """A crawl's log lines (in our format) reach our stderr, unless it wrote our log file."""

@@ -20,7 +20,6 @@ queue, none is left half-owned by an orphaned pool process).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -28,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,7 +41,13 @@ from crawler import db
 from crawler.config import Source
 from crawler.db import CrawlRun
 from crawler.schedule import broker, runs, sourcelock
-from crawler.schedule.daemon import crawl_command, crawl_env, guarded_command, signal_group
+from crawler.schedule.daemon import (
+    crawl_command,
+    crawl_env,
+    guarded_command,
+    signal_group,
+    supervise,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,45 +80,6 @@ class WorkerOptions:
 
     def timeout_for(self, source: str) -> timedelta:
         return self.timeouts.get(source, self.crawl_timeout)
-
-
-def supervise(
-    proc: subprocess.Popen[str],
-    timeout: timedelta,
-    grace: timedelta,
-    stop_reason: Callable[[], str | None],
-) -> runs.ProcessResult:
-    """Wait for a crawl; SIGTERM at its time limit or when *stop_reason* says why, SIGKILL
-    after *grace*."""
-    deadline = time.monotonic() + timeout.total_seconds()
-    timed_out = interrupted = False
-    termed_at: float | None = None
-    while True:
-        try:
-            out, err = proc.communicate(timeout=0.5)
-            break
-        except subprocess.TimeoutExpired:
-            pass
-        now = time.monotonic()
-        if termed_at is None:
-            why = stop_reason()
-            if why is None and now >= deadline:
-                timed_out = True
-                logger.warning("pid %d: time limit (%s) reached; stopping it", proc.pid, timeout)
-            elif why is not None:
-                interrupted = True
-                logger.warning("pid %d: stopping its crawl: %s", proc.pid, why)
-            if timed_out or interrupted:
-                termed_at = now  # one SIGTERM only: Scrapy takes a second as "stop now"
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-        elif now - termed_at >= grace.total_seconds():
-            logger.warning("pid %d: still running after SIGTERM; killing it", proc.pid)
-            signal_group(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
-            break
-    signal_group(proc.pid, signal.SIGKILL)  # helper processes left in its group
-    return runs.ProcessResult(proc.returncode, out or "", err or "", timed_out, interrupted)
 
 
 class Metrics:

@@ -19,16 +19,15 @@ from starlette.routing import BaseRoute, Route
 
 from crawler.search.attention import DAY_FIELDS, attention, days_csv_rows
 from crawler.search.export import csv_chunks
-from crawler.search.facets import count, facets
-from crawler.search.paging import results_page
+from crawler.search.facets import facets
 from crawler.stories import queries as story_queries
 from crawler.timespec import parse_age
 from crawler.web.pages.search import (
     MAX_PAGE,
     PER_PAGE,
     check_filters,
+    one_page,
     search_request,
-    with_snippets,
 )
 from crawler.web.params import choice_param, int_param, when_param
 
@@ -61,21 +60,8 @@ def api_search(request: Request) -> Response:
     wanted = search_request(request)
     per_page = int_param(request, "per_page", PER_PAGE, low=1, high=MAX_PER_PAGE)
     with_facets = choice_param(request, "facets", ("0", "1"), "0") == "1"
-    offset = (wanted.page - 1) * per_page
     with marsad.session() as session:
-        check_filters(session, marsad.config, wanted.filters)
-        total = count(session, wanted.query, wanted.filters)
-        rows = []
-        if offset < total:
-            rows = results_page(
-                session,
-                wanted.query,
-                wanted.filters,
-                limit=per_page,
-                offset=offset,
-                sort=wanted.sort,
-            )
-        results = with_snippets(session, rows, wanted.query)
+        total, results = one_page(session, marsad.config, wanted, per_page)
         counted = facets(session, wanted.query, wanted.filters) if with_facets else None
     payload: dict[str, Any] = {
         "query": wanted.query,

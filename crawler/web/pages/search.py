@@ -246,6 +246,22 @@ def _downloads(wanted: SearchRequest) -> dict[str, str]:
     }
 
 
+def one_page(
+    session: Session, config: Config, wanted: SearchRequest, per_page: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """The total and the requested page of a search, each result with its snippet: what the
+    search page and ``/api/search`` show."""
+    check_filters(session, config, wanted.filters)
+    total = count(session, wanted.query, wanted.filters)
+    offset = (wanted.page - 1) * per_page
+    rows: list[dict[str, Any]] = []
+    if offset < total:
+        rows = results_page(
+            session, wanted.query, wanted.filters, limit=per_page, offset=offset, sort=wanted.sort
+        )
+    return total, with_snippets(session, rows, wanted.query)
+
+
 def search_page(request: Request) -> Response:
     """The total and one page of results. The facets and attention over time read every match,
     so they come in their own requests (``/search/facets``, ``/search/attention``: marsad.js
@@ -254,19 +270,7 @@ def search_page(request: Request) -> Response:
     wanted = search_request(request)
     offset = (wanted.page - 1) * PER_PAGE
     with marsad.session() as session:
-        check_filters(session, marsad.config, wanted.filters)
-        total = count(session, wanted.query, wanted.filters)
-        rows = []
-        if offset < total:
-            rows = results_page(
-                session,
-                wanted.query,
-                wanted.filters,
-                limit=PER_PAGE,
-                offset=offset,
-                sort=wanted.sort,
-            )
-        results = with_snippets(session, rows, wanted.query)
+        total, results = one_page(session, marsad.config, wanted, PER_PAGE)
     return render(
         request,
         "search.html",

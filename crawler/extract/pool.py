@@ -46,7 +46,8 @@ def process_page(
     result = extract(html, url, hints, min_chars=min_chars)
     if isinstance(result, Rejected) or compression == "none":
         return PageResult(result, encoding, None, None)
-    return PageResult(result, encoding, gzip.compress(body, compresslevel=6), compression)
+    raw = gzip.compress(body, compresslevel=6, mtime=0)  # the same page, the same bytes
+    return PageResult(result, encoding, raw, compression)
 
 
 def default_workers() -> int:

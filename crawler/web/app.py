@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -22,43 +18,17 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from crawler import db
-from crawler.config import Config, load_config
+from crawler.config import load_config
 from crawler.search.query import QuerySyntaxError
 from crawler.web.pages import PAGE_MODULES
 from crawler.web.params import BadRequest
 from crawler.web.render import render
 from crawler.web.security import SecurityHeaders, TokenGate
+from crawler.web.state import WebContext, WebSettings, context
 
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-
-
-@dataclass(frozen=True)
-class WebSettings:
-    db_url: str
-    config_dir: str | None = None
-    token: str | None = None
-
-
-@dataclass
-class WebContext:
-    """What every page reaches through ``request.app.state.marsad``."""
-
-    settings: WebSettings
-    engine: Engine
-    config: Config
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        with Session(self.engine) as session:
-            yield session
-            session.rollback()  # read-only: nothing a page does is ever committed
-
-
-def context(request: Request) -> WebContext:
-    marsad: WebContext = request.app.state.marsad
-    return marsad
 
 
 def read_only(engine: Engine) -> Engine:

@@ -30,6 +30,7 @@ from crawler.web.pages.search import (
     search_request,
 )
 from crawler.web.params import choice_param, int_param, when_param
+from crawler.web.state import context
 
 MAX_PER_PAGE = 100
 DEFAULT_STORY_SINCE = "7d"
@@ -56,7 +57,7 @@ def api_search(request: Request) -> Response:
     """``{"query", "filters", "sort", "page", "per_page", "total", "results": [...]}``; each
     result is a ``crawler.search.search`` dict plus ``title_segments`` and ``snippet``
     (``[text, is_match]`` pairs); ``facets`` with ``facets=1``."""
-    marsad = request.app.state.marsad
+    marsad = context(request)
     wanted = search_request(request)
     per_page = int_param(request, "per_page", PER_PAGE, low=1, high=MAX_PER_PAGE)
     with_facets = choice_param(request, "facets", ("0", "1"), "0") == "1"
@@ -81,7 +82,7 @@ def api_search(request: Request) -> Response:
 def api_attention(request: Request) -> Response:
     """``crawler.search.attention.attention`` of the search; ``format=csv``: the per-day rows
     (UTF-8 with BOM, the shared CSV writer)."""
-    marsad = request.app.state.marsad
+    marsad = context(request)
     wanted = search_request(request)
     fmt = choice_param(request, "format", ("json", "csv"), "json")
     words = int_param(request, "words", 30, low=0, high=200)
@@ -105,7 +106,7 @@ def api_stories(request: Request) -> Response:
     since = when_param(request, "since") or datetime.now(UTC) - parse_age(DEFAULT_STORY_SINCE)
     order = choice_param(request, "order", story_queries.STORY_ORDERS, "largest")
     limit = int_param(request, "limit", 20, low=1, high=MAX_STORIES)
-    with request.app.state.marsad.session() as session:
+    with context(request).session() as session:
         rows = story_queries.recent_stories(session, since, order=order, limit=limit)
     return _json({"since": since.isoformat(), "order": order, "stories": rows})
 

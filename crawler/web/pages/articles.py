@@ -24,6 +24,7 @@ from crawler.text.tokens import TOKEN_RE
 from crawler.web.pages._format import local_when, outlet_names, utc_when
 from crawler.web.params import NotFound, id_param
 from crawler.web.render import render
+from crawler.web.state import context
 
 #: words (and the spaces between them) compared by a diff; past this the rest is not compared
 MAX_DIFF_TOKENS = 20_000
@@ -231,7 +232,7 @@ def web_url(url: str | None) -> str | None:
 
 def article_page(request: Request) -> Response:
     article_id = id_param(request, "article_id", "article")
-    marsad = request.app.state.marsad
+    marsad = context(request)
     with marsad.session() as session:
         article = article_detail(session, article_id)
         if article is None:
@@ -275,7 +276,7 @@ def article_page(request: Request) -> Response:
 
 def raw_page_text(request: Request) -> Response:
     article_id = id_param(request, "article_id", "article")
-    with request.app.state.marsad.session() as session:
+    with context(request).session() as session:
         raw = raw_page(session, article_id)
     if raw is None:
         raise NotFound(f"no raw page is stored for article {article_id}")

@@ -20,6 +20,7 @@ from crawler import db
 from crawler.search import Filters, search
 from crawler.web.pages.search import check_filters, search_request
 from crawler.web.params import NotFound, int_param
+from crawler.web.state import context
 
 ATOM = "http://www.w3.org/2005/Atom"
 #: Entries of a feed unless ?limit= says otherwise.
@@ -104,7 +105,7 @@ def _summaries(session: Any, ids: list[int]) -> dict[int, dict[str, Any]]:
 
 
 def _respond(request: Request, title: str, feed_id: str, filters: Filters, query: str) -> Response:
-    marsad = request.app.state.marsad
+    marsad = context(request)
     limit = int_param(request, "limit", FEED_ENTRIES, low=1, high=MAX_FEED_ENTRIES)
     with marsad.session() as session:
         check_filters(session, marsad.config, filters)
@@ -116,7 +117,7 @@ def _respond(request: Request, title: str, feed_id: str, filters: Filters, query
 
 def topic_feed(request: Request) -> Response:
     name = str(request.path_params["name"])
-    marsad = request.app.state.marsad
+    marsad = context(request)
     known = [t.key for t in marsad.config.topics]
     if name not in known:
         with marsad.session() as session:

@@ -36,6 +36,7 @@ from crawler.web.params import (
     when_param,
 )
 from crawler.web.render import render
+from crawler.web.state import context
 
 #: Results per page.
 PER_PAGE = 20
@@ -266,7 +267,7 @@ def search_page(request: Request) -> Response:
     """The total and one page of results. The facets and attention over time read every match,
     so they come in their own requests (``/search/facets``, ``/search/attention``: marsad.js
     puts them in place; without JavaScript they are links), and this page stays fast."""
-    marsad = request.app.state.marsad
+    marsad = context(request)
     wanted = search_request(request)
     offset = (wanted.page - 1) * PER_PAGE
     with marsad.session() as session:
@@ -293,7 +294,7 @@ def _fragment(request: Request) -> bool:
 
 def facets_page(request: Request) -> Response:
     """Facets of a search (topic, outlet, language, busiest days), each a link that narrows it."""
-    marsad = request.app.state.marsad
+    marsad = context(request)
     wanted = search_request(request)
     with marsad.session() as session:
         check_filters(session, marsad.config, wanted.filters)
@@ -319,7 +320,7 @@ def facets_page(request: Request) -> Response:
 
 def attention_page(request: Request) -> Response:
     """Attention over time of a search: charts, per outlet, top words, downloads."""
-    marsad = request.app.state.marsad
+    marsad = context(request)
     wanted = search_request(request)
     with marsad.session() as session:
         check_filters(session, marsad.config, wanted.filters)
@@ -341,7 +342,7 @@ def attention_page(request: Request) -> Response:
 
 def _export(request: Request, kind: str) -> Response:
     """Every matching article, newest first, streamed (memory stays flat), at most ?limit=."""
-    marsad = request.app.state.marsad
+    marsad = context(request)
     wanted = search_request(request)
     limit = int_param(request, "limit", EXPORT_DEFAULT, low=1, high=EXPORT_MAX)
     with_text = choice_param(request, "text", ("1", "0"), "1") == "1"

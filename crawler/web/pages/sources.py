@@ -18,6 +18,7 @@ from crawler.web.charts import Series, line_chart
 from crawler.web.pages._format import duration, number, outlet_names, utc_when
 from crawler.web.params import int_param
 from crawler.web.render import render
+from crawler.web.state import context
 
 YIELD_DAYS = 30
 
@@ -64,7 +65,7 @@ def _digest_view(run: Any) -> dict[str, Any]:
 
 def sources_page(request: Request) -> Response:
     run_limit = int_param(request, "runs", 50, low=1, high=500)
-    marsad = request.app.state.marsad
+    marsad = context(request)
     sources = marsad.config.sources
     now = datetime.now(UTC)
     with marsad.session() as session:

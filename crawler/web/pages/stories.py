@@ -15,6 +15,7 @@ from crawler.timespec import parse_age
 from crawler.web.pages._format import duration, local_when, number, outlet_names, utc_when
 from crawler.web.params import NotFound, id_param, int_param, when_param
 from crawler.web.render import render
+from crawler.web.state import context
 
 DEFAULT_SINCE = "7d"
 MAX_LIMIT = 100
@@ -35,7 +36,7 @@ def _story_view(row: dict[str, Any]) -> dict[str, Any]:
 def stories_page(request: Request) -> Response:
     since = when_param(request, "since") or datetime.now(UTC) - parse_age(DEFAULT_SINCE)
     limit = int_param(request, "limit", 20, low=1, high=MAX_LIMIT)
-    with request.app.state.marsad.session() as session:
+    with context(request).session() as session:
         largest = queries.recent_stories(session, since, order="largest", limit=limit)
         fastest = queries.recent_stories(session, since, order="fastest", limit=limit)
     return render(
@@ -48,14 +49,14 @@ def stories_page(request: Request) -> Response:
             "largest": [_story_view(row) for row in largest],
             "fastest": [_story_view(row) for row in fastest],
             "min_hours": queries.MIN_SPREAD_HOURS,
-            "outlets": outlet_names(request.app.state.marsad.config),
+            "outlets": outlet_names(context(request).config),
         },
     )
 
 
 def story_page(request: Request) -> Response:
     story_id = id_param(request, "story_id", "story")
-    with request.app.state.marsad.session() as session:
+    with context(request).session() as session:
         story = queries.story_detail(session, story_id)
     if story is None:
         raise NotFound(f"no story with id {story_id}")
@@ -68,7 +69,7 @@ def story_page(request: Request) -> Response:
         {
             "nav": "stories",
             "story": _story_view(story),
-            "outlets": outlet_names(request.app.state.marsad.config),
+            "outlets": outlet_names(context(request).config),
         },
     )
 

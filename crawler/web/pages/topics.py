@@ -31,6 +31,7 @@ from crawler.web.pages._format import number
 from crawler.web.pages.search import attention_charts
 from crawler.web.params import BadRequest, NotFound
 from crawler.web.render import render
+from crawler.web.state import context
 
 TREND_DAYS = 30
 #: the backtest form: its body, the topics one paste may hold, the articles x topics it may tag
@@ -191,7 +192,7 @@ def _search_link(key: str) -> str:
 
 
 def topics_page(request: Request) -> Response:
-    marsad = request.app.state.marsad
+    marsad = context(request)
     topics = marsad.config.topics
     with marsad.session() as session:
         last = newest_day(session)
@@ -232,7 +233,7 @@ def _known_topic(config: Any, name: str) -> Topic:
 
 
 def topic_page(request: Request) -> Response:
-    marsad = request.app.state.marsad
+    marsad = context(request)
     topic = _known_topic(marsad.config, str(request.path_params["name"]))
     with marsad.session() as session:
         over_time = attention(session, None, Filters(topics=(topic.key,)))
@@ -378,7 +379,7 @@ def _one_backtest(marsad: Any, topic: Topic, since: datetime | None) -> dict[str
 
 
 async def backtest_page(request: Request) -> Response:
-    marsad = request.app.state.marsad
+    marsad = context(request)
     if request.method == "GET":
         key = request.query_params.get("topic", "")[:64] or None
         form = _form_defaults(marsad.config, key)

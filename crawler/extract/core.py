@@ -45,6 +45,7 @@ from crawler.extract.meta import (
     site_tokens,
 )
 from crawler.extract.signals import is_article_page, read_signals
+from crawler.extract.speedups import install as install_speedups
 from crawler.extract.urls import join_url, resolve_url
 from crawler.text.encoding import decode_html
 
@@ -53,6 +54,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["MIN_CHARS", "Extracted", "PageHints", "Rejected", "extract", "extract_bytes"]
 
 MIN_CHARS = 200  # article text shorter than this is rejected as too short
+
+install_speedups()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
 from lxml import html as lxml_html
 
 _BOILERPLATE_LINE = re.compile(
@@ -37,7 +38,9 @@ def prune_boilerplate(tree: lxml_html.HtmlElement) -> None:
     """Drop consent banners, dialogs and reaction boxes before extraction: their text is not
     the article's and must not carry a near-empty page over the minimum length."""
     body = tree.find(".//body")
-    stack = [(body, 0)] if body is not None else []
+    if body is None or not _BOILERPLATE_TOKEN.search(" ".join(_marks_in_reach(body))):
+        return
+    stack = [(body, 0)]
     while stack:
         parent, depth = stack.pop()
         for el in list(parent):
@@ -53,6 +56,21 @@ def prune_boilerplate(tree: lxml_html.HtmlElement) -> None:
                 el.drop_tree()
             elif depth < _BOILERPLATE_DEPTH:
                 stack.append((el, depth + 1))
+
+
+# the class, id and role values of the elements prune_boilerplate looks at, level by level
+_MARKS_AT = [
+    etree.XPath("/".join(["*"] * level) + f"/@{name}", smart_strings=False)
+    for level in range(1, _BOILERPLATE_DEPTH + 2)
+    for name in ("class", "id", "role")
+]
+
+
+def _marks_in_reach(body: lxml_html.HtmlElement) -> list[str]:
+    """Read in C, without making each element a Python object: a token matching within one
+    element's "class id role" matches within one of these values (no token holds a space),
+    so when none matches there is nothing to drop, which is most pages."""
+    return [value for query in _MARKS_AT for value in query(body)]
 
 
 def clean_body(text: str) -> str:

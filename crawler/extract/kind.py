@@ -11,7 +11,7 @@ from lxml import html as lxml_html
 
 from crawler.extract.meta import fold
 from crawler.extract.signals import PageSignals
-from crawler.extract.urls import join_url, split_url
+from crawler.extract.urls import split_link, split_url
 
 
 @dataclass(frozen=True)
@@ -143,15 +143,16 @@ def link_stats(
     article followed by a short snippet: the unit of listings, tag and topic pages)."""
     base = split_url(url)
     host = (base.hostname or "") if base is not None else ""
+    domain = host.removeprefix("www.")
     here = (base.path.rstrip("/"), base.query) if base is not None else None
     own = {fold(t) for t in titles if t}
+    page = _Page(url)
     count = 0
     texts: set[str] = set()
     blocks: dict[str, str] = {}
-    cache: dict[Any, str] = {}
     anchors: set[str] = set()
     for a in tree.iter("a"):
-        text = " ".join(a.text_content().split())
+        text = page.text(a)
         if len(text) >= 4:
             anchors.add(text)
         href = a.get("href") or ""
@@ -159,30 +160,54 @@ def link_stats(
             continue
         if len(text) < 15 or len(text.split()) < 3:
             continue
-        target = split_url(join_url(url, href))
+        target = page.target(href)
         if target is None:
             continue
-        if host and target.hostname and not target.hostname.endswith(host.removeprefix("www.")):
+        hostname = target.hostname
+        if host and hostname and not hostname.endswith(domain):
             continue
         if not (_SLUGGY.search(unquote(target.path)) or _ID_QUERY.search(target.query)):
             continue
         count += 1
         folded = fold(text)
         texts.add(folded)
-        key = target.path.rstrip("/") + "?" + target.query
-        if key in blocks or (target.path.rstrip("/"), target.query) == here:
+        path = target.path.rstrip("/")
+        key = path + "?" + target.query
+        if key in blocks or (path, target.query) == here:
             continue
         if folded in own:
             continue  # the page's own headline, linked to itself
-        block = _teaser_block(a, text, key, url, cache)
+        block = _teaser_block(a, text, key, page)
         if block:
             blocks[key] = block
     return Links(count, texts, len(blocks), list(blocks.values()), anchors)
 
 
-def _teaser_block(
-    a: Any, text: str, key: str, url: str | None, cache: dict[Any, str]
-) -> str | None:
+class _Page:
+    """Element texts and link targets of one page, each worked out once: teaser blocks read
+    the links and blocks the page-wide pass has already read."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.base = split_url(url)
+        self.texts: dict[Any, str] = {}
+        self.targets: dict[str, Any] = {}
+
+    def text(self, el: Any) -> str:
+        text = self.texts.get(el)
+        if text is None:
+            # an element holding text only: its .text, without text_content()'s XPath call
+            raw = el.text_content() if len(el) else el.text or ""
+            text = self.texts[el] = " ".join(raw.split())
+        return text
+
+    def target(self, href: str) -> Any:
+        if href not in self.targets:
+            self.targets[href] = split_link(self.url, self.base, href)
+        return self.targets[href]
+
+
+def _teaser_block(a: Any, text: str, key: str, page: _Page) -> str | None:
     """Folded text of the block around a headline link when the block is a teaser: it starts
     with the headline (give or take a short kicker), links to no other article, and adds a
     snippet of running text outside links."""
@@ -191,9 +216,7 @@ def _teaser_block(
         if el is None or not isinstance(el.tag, str) or el.tag in {"body", "main", "html"}:
             return None
         if el.tag in _BLOCK_TAGS:
-            if el not in cache:
-                cache[el] = " ".join(el.text_content().split())
-            full = cache[el]
+            full = page.text(el)
             if len(full) > _TEASER_MAX:
                 return None
             if len(full) - len(text) >= 40:
@@ -201,9 +224,9 @@ def _teaser_block(
                     return None
                 linked = 0
                 for other in el.iter("a"):
-                    other_text = " ".join(other.text_content().split())
+                    other_text = page.text(other)
                     linked += len(other_text)
-                    target = split_url(join_url(url, other.get("href") or ""))
+                    target = page.target(other.get("href") or "")
                     other_key = target.path.rstrip("/") + "?" + target.query if target else key
                     if len(other_text) >= 15 and other_key != key:
                         return None  # a second headline: a list, not one teaser

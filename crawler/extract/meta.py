@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -173,10 +174,34 @@ def _is_one_segment(name: str, title: str) -> bool:
     )
 
 
+@lru_cache(maxsize=1)
+def _combining() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The combining characters as two character classes: those of the Basic Multilingual
+    Plane, which re looks up at once, and the others, which it tries range by range (so only
+    on text beyond that plane). Built once, ~0.1 s."""
+    ranges: tuple[list[str], list[str]] = ([], [])
+    start = None
+    for c in range(sys.maxunicode + 2):
+        marked = c <= sys.maxunicode and unicodedata.combining(chr(c)) != 0
+        if start is not None and (not marked or c == 0x10000):
+            ranges[start > 0xFFFF].append(f"{chr(start)}-{chr(c - 1)}")
+            start = None
+        if marked and start is None:
+            start = c
+    basic, beyond = ("".join(r) for r in ranges)
+    return re.compile(f"[{basic}]+"), re.compile(f"[{beyond}]+")
+
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
 def fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[\W_]+", "", text.casefold())
+    if not text.isascii():  # ASCII is its own NFKD and holds no combining character
+        basic, beyond = _combining()
+        text = basic.sub("", unicodedata.normalize("NFKD", text))
+        if text and max(text) > "\uffff":
+            text = beyond.sub("", text)
+    return _NON_WORD.sub("", text.casefold())
 
 
 def clean_title(title: str | None, site: set[str], h1: str | None = None) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from lxml import etree
 from lxml import html as lxml_html
 
 _ARTICLE_TYPES = frozenset(
@@ -114,8 +115,9 @@ def read_signals(tree: lxml_html.HtmlElement) -> PageSignals:
         or root.get("{http://www.w3.org/XML/1998/namespace}lang")
     )
     sig.html_lang = lang
+    found = _by_tag(tree)
     dated: list[tuple[int, str]] = []
-    for meta in tree.iter("meta"):
+    for meta in found["meta"]:
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
         content = (meta.get("content") or "").strip()
         if not key or not content:
@@ -135,30 +137,27 @@ def read_signals(tree: lxml_html.HtmlElement) -> PageSignals:
             sig.html_lang = sig.html_lang or content
         if key in _PUBLISHED_RANK:
             dated.append((_PUBLISHED_RANK[key], content))
-    for el in tree.iterfind(".//*[@itemprop='datePublished']"):
+    holders, published = _marked(tree)
+    for el in published:
         value = el.get("content") or el.get("datetime")
         if value:
             dated.append((len(_PUBLISHED_META), value.strip()))
             break  # the first one; later ones are often citations or related items
     sig.meta_dates = [v for _, v in sorted(dated, key=lambda t: t[0])]
-    for link in tree.iterfind(".//link[@rel]"):
+    for link in found["link"]:
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
             sig.canonical = link.get("href", "").strip()
             break
     classes: list[str] = []
-    for tag in ("body", "main"):
-        el = tree.find(f".//{tag}")
-        if el is not None:
-            classes.extend((el.get("class") or "").lower().split())
+    for el in found["body"][:1] + found["main"][:1]:
+        classes.extend((el.get("class") or "").lower().split())
     sig.page_classes = frozenset(classes)
-    title = tree.find(".//title")
-    if title is not None:
+    for title in found["title"][:1]:
         sig.title = " ".join((title.text_content() or "").split())[:1000] or None
-    h1 = tree.find(".//h1")
-    if h1 is not None:
+    for h1 in found["h1"][:1]:
         sig.h1 = " ".join(h1.text_content().split()) or None
-    _read_date_lines(tree, sig)
-    for script in tree.iterfind(".//script[@type]"):
+    _read_date_lines(holders, sig)
+    for script in found["script"]:
         if "ld+json" not in (script.get("type") or "").lower():
             continue
         raw = (script.text or "").strip()
@@ -199,13 +198,11 @@ def _outside_article(el: lxml_html.HtmlElement) -> bool:
     """In the site's navigation or sidebar, or in the site's own header or footer (where sites
     print today's date): one outside any article that holds a menu or says it is the site's.
     An article's own header and footer hold its date."""
-    ancestors = [a for a in el.iterancestors() if isinstance(a.tag, str)]
-    tags = {a.tag for a in ancestors}
-    if tags & _OUTSIDE_ARTICLE:
+    if next(el.iterancestors(*_OUTSIDE_ARTICLE), None) is not None:
         return True
-    if tags & {"article", "main"}:
+    if next(el.iterancestors("article", "main"), None) is not None:
         return False
-    return any(_is_site_block(a) for a in ancestors if a.tag in ("header", "footer"))
+    return any(_is_site_block(a) for a in el.iterancestors("header", "footer"))
 
 
 def _is_site_block(block: lxml_html.HtmlElement) -> bool:
@@ -213,12 +210,40 @@ def _is_site_block(block: lxml_html.HtmlElement) -> bool:
     return bool(_SITE_BLOCK.search(marks)) or block.find(".//nav") is not None
 
 
-def _read_date_lines(tree: lxml_html.HtmlElement, sig: PageSignals) -> None:
-    for el in tree.iter():
+# attribute values come back as strings: only the elements they select become Python objects
+_MARKS = etree.XPath(
+    "descendant-or-self::time | descendant-or-self::*/@class | descendant-or-self::*/@id"
+    " | descendant-or-self::*/@itemprop"
+)
+
+
+def _marked(
+    tree: lxml_html.HtmlElement,
+) -> tuple[list[lxml_html.HtmlElement], list[lxml_html.HtmlElement]]:
+    """In page order, the <time> elements and those whose class, id or itemprop names a date
+    (a superset of the date holders: no mark matches across the space joining them), and the
+    elements below *tree* with itemprop="datePublished"."""
+    holders: list[lxml_html.HtmlElement] = []
+    published: list[lxml_html.HtmlElement] = []
+    items: Any = _MARKS(tree)
+    for item in items:
+        if isinstance(item, etree._Element):
+            el = item  # a <time>
+        else:  # an attribute value, which knows its element
+            if not _DATE_HOLDER.search(item):  # "datePublished" matches
+                continue
+            el = item.getparent()
+            if item == "datePublished" and item.attrname == "itemprop" and el is not tree:
+                published.append(el)
+        if not holders or holders[-1] is not el:
+            holders.append(el)
+    return holders, published
+
+
+def _read_date_lines(holders: list[lxml_html.HtmlElement], sig: PageSignals) -> None:
+    for el in holders:
         if len(sig.date_lines) >= MAX_DATE_LINES and len(sig.time_values) >= MAX_DATE_LINES:
             return
-        if not isinstance(el.tag, str):
-            continue
         marks = " ".join(el.get(k) or "" for k in ("class", "id", "itemprop"))
         is_time = el.tag == "time"
         if not is_time and not _DATE_HOLDER.search(marks):
@@ -244,6 +269,19 @@ def _short_text(el: lxml_html.HtmlElement, limit: int) -> str | None:
             return None
     text = " ".join("".join(pieces).split())
     return text if len(text) <= limit else None
+
+
+_READ_TAGS = ("meta", "link", "body", "main", "title", "h1", "script")
+
+
+def _by_tag(tree: lxml_html.HtmlElement) -> dict[str, list[lxml_html.HtmlElement]]:
+    """The elements read_signals reads, by tag and in page order, from one walk of the tree:
+    its descendants, and *tree* itself for <meta> as tree.iter gives it."""
+    found: dict[str, list[lxml_html.HtmlElement]] = {tag: [] for tag in _READ_TAGS}
+    for el in tree.iter(*_READ_TAGS):
+        if el is not tree or el.tag == "meta":
+            found[el.tag].append(el)
+    return found
 
 
 def is_article_page(sig: PageSignals) -> bool:

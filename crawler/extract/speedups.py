@@ -235,6 +235,7 @@ def _rewritten(expressions: list[XPath]) -> Iterable[tuple[int, XPath]]:
 
 
 _installed = False
+REPLACED: list[tuple[XPath, XPath]] = []  # (trafilatura's expression, its rewrite) once installed
 
 
 def install() -> int:
@@ -260,6 +261,7 @@ def install() -> int:
     for value in vars(library).values():
         if isinstance(value, list) and value and all(isinstance(x, XPath) for x in value):
             for index, expression in _rewritten(value):
+                REPLACED.append((value[index], expression))
                 value[index] = expression
                 changed += 1
     _installed = True

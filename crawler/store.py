@@ -392,7 +392,11 @@ class ArticleStore:
                         if item.update_of is None and self.find_by_url(keys) is not None:
                             logger.debug("%s was stored by another writer first", item.url)
                             outcomes[current] = None
-                        elif isinstance(exc, IntegrityError) and conflicts[current] > _REFUSE_AFTER:
+                        elif (
+                            isinstance(exc, IntegrityError)
+                            and not _is_claim_race(exc)
+                            and conflicts[current] > _REFUSE_AFTER
+                        ):
                             outcomes[current] = exc  # not a race: the database refuses it
                     logger.debug("retrying a batch of %d after a conflict: %s", len(pending), exc)
                     time.sleep(0.005 * (attempt + 1))
@@ -672,6 +676,18 @@ def _inserted_id(result: CursorResult[Any]) -> int:
     if key is None:  # pragma: no cover - only executemany leaves it unset
         raise RuntimeError("the INSERT reported no primary key")
     return int(key[0])
+
+
+def _is_claim_race(exc: IntegrityError) -> bool:
+    """A unique key another writer claimed first (a band key, a URL): retried however often it
+    happens, since each retry sees more of the other writers' work (a dozen writers storing
+    copies of one wire at once can make one of them lose several rounds)."""
+    tables = (_BANDS.name, _URLS.name)
+    diag = getattr(exc.orig, "diag", None)  # PostgreSQL names the table
+    table = getattr(diag, "table_name", None)
+    if table:
+        return table in tables
+    return any(f"{name}." in str(exc.orig) for name in tables)  # SQLite: "...: table.column"
 
 
 def _retryable(exc: OperationalError) -> bool:

@@ -12,7 +12,6 @@ from trafilatura.utils import load_html
 from crawler.extract.cleanup import prune_boilerplate
 from crawler.extract.meta import fold
 from crawler.extract.signals import read_signals
-from crawler.extract.urls import join_url, split_link, split_url
 
 
 def plain_fold(text: str) -> str:
@@ -35,48 +34,6 @@ def test_fold_drops_every_combining_character_like_the_definition() -> None:
     ]
     for text in samples + [f"x{m}y" for m in marks]:
         assert fold(text) == plain_fold(text), repr(text)
-
-
-def test_split_link_is_split_of_joined_url() -> None:
-    bases = [
-        None,
-        "",
-        "https://www.example.com/news/2024/a.html",
-        "http://example.com",
-        "HTTP://Example.com/a/b/",
-        "https://user:pw@host:8443/x?y=1#z",
-        "ftp://host/dir/",
-        "http:///nohost",
-        "http://[::1]:80/x",
-    ]
-    hrefs = [
-        "/news/123.html",
-        " /news/123.html\n",
-        "/a/./b",
-        "/a/../b",
-        "/.hidden",
-        "//cdn.example.com/x",
-        "/p;params",
-        "/q?x=1",
-        "/f#top",
-        "/a b",
-        "/é",
-        "relative/path",
-        "../up",
-        "https://other.org/x/../y",
-        "http://example.com",
-        "https://",
-        "http:///x",
-        "HTTPS://Example.com/A",
-        "mailto:a@b.c",
-        "http://[bad/x",
-        "",
-    ]
-    for base_url in bases:
-        base = split_url(base_url)
-        for href in hrefs:
-            expected = split_url(join_url(base_url, href))
-            assert split_link(base_url, base, href) == expected, (base_url, href)
 
 
 def nested(depth: int, marks: str, inner: str = "Cookies") -> str:

@@ -11,7 +11,7 @@ from lxml import html as lxml_html
 
 from crawler.extract.meta import fold
 from crawler.extract.signals import PageSignals
-from crawler.extract.urls import split_link, split_url
+from crawler.extract.urls import join_url, split_url
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,6 @@ class _Page:
 
     def __init__(self, url: str | None) -> None:
         self.url = url
-        self.base = split_url(url)
         self.texts: dict[Any, str] = {}
         self.targets: dict[str, Any] = {}
 
@@ -203,7 +202,7 @@ class _Page:
 
     def target(self, href: str) -> Any:
         if href not in self.targets:
-            self.targets[href] = split_link(self.url, self.base, href)
+            self.targets[href] = split_url(join_url(self.url, href))
         return self.targets[href]
 
 
